@@ -1,0 +1,15 @@
+#ifndef MAB_B64_H
+#define MAB_B64_H
+
+#include <apr_pools.h>
+
+/* Strict base64url (RFC 7515 §2): alphabet A-Z a-z 0-9 - _ only, no padding, no
+ * whitespace, and unused trailing bits must be zero so every value has exactly one
+ * encoding. The output is NUL-terminated for convenience (not counted in *out_len).
+ * Returns 0 on success, -1 on any deviation. */
+int mab_b64url_decode(apr_pool_t *p, const char *in, apr_size_t in_len, unsigned char **out,
+                      apr_size_t *out_len);
+
+char *mab_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t in_len);
+
+#endif

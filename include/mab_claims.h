@@ -1,0 +1,45 @@
+#ifndef MAB_CLAIMS_H
+#define MAB_CLAIMS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "mab_error.h"
+
+struct json_t;
+
+/* What a location requires of an access token's registered claims. */
+typedef struct mab_claim_policy_t {
+    const char *issuer;               /* exact match */
+    const apr_array_header_t *audiences; /* const char *; one must be in aud */
+    int audience_any;                 /* AuthBearerAudience * */
+    long skew;                        /* seconds of leeway for exp/nbf/iat */
+    long long now;                    /* seconds since the epoch */
+} mab_claim_policy_t;
+
+/* Parses the payload as a JSON object (strict: no duplicate names, no NUL, bounded
+ * depth). Returns NULL with *detail set when it is not one. The value is decref'd by a
+ * cleanup on p. */
+struct json_t *mab_claims_parse(apr_pool_t *p, const unsigned char *payload, apr_size_t len,
+                                const char **detail);
+
+/* Checks exp (required), nbf, iat, iss and aud. */
+mab_err_e mab_claims_validate(const struct json_t *claims, const mab_claim_policy_t *policy,
+                              apr_pool_t *p, const char **detail);
+
+/* 1 when every scope in `required` is granted by the `scope` string, the `scp` string or
+ * array, or the `permissions` array. Otherwise 0 and *missing is the first one absent. */
+int mab_claims_has_scopes(const struct json_t *claims, const apr_array_header_t *required,
+                          const char **missing);
+
+/* 1 when claim `name` equals one of `values` (strings compare as strings, numbers
+ * numerically, booleans as true/false), or, for an array claim, contains one of them. */
+int mab_claims_match(const struct json_t *claims, const char *name,
+                     const apr_array_header_t *values);
+
+/* "BEARER_CLAIM_" + name upper-cased, every byte outside [A-Z0-9_] replaced by '_'. */
+const char *mab_claims_env_name(apr_pool_t *p, const char *name);
+
+/* A claim value for the environment: strings as they are, anything else compact JSON. */
+const char *mab_claims_env_value(apr_pool_t *p, const struct json_t *value);
+
+#endif

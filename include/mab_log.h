@@ -1,0 +1,17 @@
+#ifndef MAB_LOG_H
+#define MAB_LOG_H
+
+/* The core never includes httpd headers; it reports through this callback, which the
+ * glue points at ap_log_error so messages land in the error log at the right level.
+ * Levels use syslog numbering, as httpd's APLOG_* do. */
+#define MAB_LOG_ERR 3
+#define MAB_LOG_WARNING 4
+#define MAB_LOG_INFO 6
+#define MAB_LOG_DEBUG 7
+
+typedef void mab_log_fn(void *baton, int level, const char *msg);
+
+void mab_log_set(mab_log_fn *fn, void *baton);
+void mab_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

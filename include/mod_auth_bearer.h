@@ -1,0 +1,58 @@
+#ifndef MOD_AUTH_BEARER_H
+#define MOD_AUTH_BEARER_H
+
+/* Shared by the glue files only; the core (src/, include/mab_*.h) never sees httpd. */
+#include <httpd.h>
+#include <http_config.h>
+
+struct json_t;
+struct mab_source_t;
+struct mab_keycache_t;
+
+extern module AP_MODULE_DECLARE_DATA auth_bearer_module;
+
+#define MAB_AUTH_TYPE "Bearer"
+#define MAB_DEFAULT_SKEW 30
+#define MAB_DEFAULT_USER_CLAIM "sub"
+#define MAB_DEFAULT_JWKS_TTL 3600
+
+typedef struct {
+    const char *issuer;
+    apr_array_header_t *audiences; /* const char *; NULL = unset */
+    int audience_any;              /* -1 unset */
+    const char *jwks_uri;
+    struct mab_source_t *jwks;
+    unsigned alg_mask;             /* 0 = unset: the default asymmetric set */
+    int skew;                      /* -1 unset */
+    const char *user_claim;
+} mab_dir_conf_t;
+
+/* What this request's token turned out to be; computed once, used by authn and authz. */
+typedef struct {
+    int status;               /* OK, HTTP_BAD_REQUEST, HTTP_UNAUTHORIZED, HTTP_INTERNAL_SERVER_ERROR */
+    const char *error;        /* RFC 6750 error code, NULL when no token was sent */
+    const char *description;  /* error_description */
+    const char *detail;       /* more for the log */
+    struct json_t *claims;
+    const char *user;
+    const char *kid, *alg, *iss, *fingerprint;
+    apr_array_header_t *denied_scopes; /* scopes a failed Require scope asked for */
+    const char *denied_claim;          /* the claim a failed Require claim named */
+} mab_req_t;
+
+extern struct mab_keycache_t *mab_glue_keycache;
+extern const command_rec mab_cmds[];
+
+void *mab_create_dir_conf(apr_pool_t *p, char *dir);
+void *mab_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf);
+
+/* Verifies the request's bearer token once; NULL when AuthType is not Bearer. */
+mab_req_t *mab_request_verify(request_rec *r);
+
+/* Exposes the verified claims to CGI and SSI through the subprocess environment. */
+void mab_export_env(request_rec *r, const mab_req_t *st);
+
+void mab_register_authz_providers(apr_pool_t *p);
+
+#endif

@@ -1,0 +1,433 @@
+/* mod_auth_bearer: httpd as an OAuth 2.0 resource server (RFC 6750 bearer JWTs).
+ * This file is the thin glue: hooks, the per-request verification and the challenges.
+ * Token and key logic live in src/ and never see httpd. */
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <ap_mpm.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_auth.h>
+#include <util_mutex.h>
+
+#include <jansson.h>
+
+#include "mab_claims.h"
+#include "mab_fetch.h"
+#include "mab_jws.h"
+#include "mab_jwks.h"
+#include "mab_keycache.h"
+#include "mab_log.h"
+#include "mod_auth_bearer.h"
+
+#define MAB_MUTEX_TYPE "auth-bearer-jwks"
+#define MAB_SLOT_SIZE (256 * 1024)
+#define MAB_FETCH_TIMEOUT_MS 5000
+#define MAB_REFETCH_INTERVAL 30
+#define MAB_RETRY_INTERVAL 5
+
+mab_keycache_t *mab_glue_keycache;
+static apr_global_mutex_t *jwks_mutex;
+static server_rec *log_server;
+
+static void core_log(void *baton, int level, const char *msg)
+{
+    server_rec *s = baton ? baton : log_server;
+
+    ap_log_error(APLOG_MARK, level, 0, s, "%s", msg);
+}
+
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    apr_status_t rv = ap_mutex_register(pconf, MAB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* A new configuration generation gets a new set of key sources. */
+    mab_glue_keycache = mab_keycache_create(pconf);
+    return OK;
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    static int curl_ready;
+    mab_keycache_opts_t opts;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    log_server = s;
+    mab_log_set(core_log, NULL);
+    /* The first pass at startup only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    if (!curl_ready) {
+        if (mab_fetch_global_init() != 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00001: libcurl initialisation failed");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        curl_ready = 1;
+    }
+    rv = ap_global_mutex_create(&jwks_mutex, NULL, MAB_MUTEX_TYPE, NULL, s, pconf, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MAB00003: cannot create the JWKS mutex");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    opts.slot_size = MAB_SLOT_SIZE;
+    opts.fetch_timeout_ms = MAB_FETCH_TIMEOUT_MS;
+    opts.refetch_interval_s = MAB_REFETCH_INTERVAL;
+    opts.retry_interval_s = MAB_RETRY_INTERVAL;
+    if (mab_keycache_init(mab_glue_keycache, pconf, jwks_mutex, &opts, &err) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00004: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static void child_init(apr_pool_t *pchild, server_rec *s)
+{
+    if (jwks_mutex) {
+        apr_status_t rv = apr_global_mutex_child_init(
+            &jwks_mutex, apr_global_mutex_lockfile(jwks_mutex), pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                         "MAB00005: cannot attach to the JWKS mutex in this child");
+        }
+    }
+    if (mab_glue_keycache && mab_keycache_child_init(mab_glue_keycache, pchild) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00006: cannot create key cache locks");
+    }
+}
+
+static int is_bearer(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+
+    return type && strcasecmp(type, MAB_AUTH_TYPE) == 0;
+}
+
+/* A quoted-string for WWW-Authenticate: backslash-escape '"' and '\'. */
+static const char *quote(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 0;
+    const char *c;
+    char *out, *o;
+
+    for (c = s; *c; c++) {
+        n += (*c == '"' || *c == '\\') ? 2 : 1;
+    }
+    o = out = apr_palloc(p, n + 3);
+    *o++ = '"';
+    for (c = s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *o++ = '\\';
+        }
+        *o++ = *c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+/* One place builds every challenge, so 400/401/403 stay consistent. */
+static void set_challenge(request_rec *r, const char *error, const char *description,
+                          const char *scope)
+{
+    const char *realm = ap_auth_name(r);
+    const char *v = MAB_AUTH_TYPE;
+    const char *sep = " ";
+
+    if (realm) {
+        v = apr_pstrcat(r->pool, v, " realm=", quote(r->pool, realm), NULL);
+        sep = ", ";
+    }
+    if (error) {
+        v = apr_pstrcat(r->pool, v, sep, "error=", quote(r->pool, error), NULL);
+        sep = ", ";
+        if (description) {
+            v = apr_pstrcat(r->pool, v, sep, "error_description=", quote(r->pool, description),
+                            NULL);
+        }
+        if (scope) {
+            v = apr_pstrcat(r->pool, v, sep, "scope=", quote(r->pool, scope), NULL);
+        }
+    }
+    apr_table_setn(r->err_headers_out,
+                   (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate",
+                   v);
+}
+
+static void log_denial(request_rec *r, int status, const mab_req_t *st, const char *reason,
+                       const char *detail)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "MAB00100: denied %d %s: %s%s%s (kid=%s, alg=%s, iss=%s, token=%s)", status,
+                  r->uri, reason, detail ? ": " : "", detail ? detail : "",
+                  st && st->kid ? st->kid : "-", st && st->alg ? st->alg : "-",
+                  st && st->iss ? st->iss : "-", st && st->fingerprint ? st->fingerprint : "-");
+}
+
+static mab_req_t *fail(mab_req_t *st, int status, const char *error, const char *description,
+                       const char *detail)
+{
+    st->status = status;
+    st->error = error;
+    st->description = description;
+    st->detail = detail;
+    return st;
+}
+
+static mab_req_t *reject(mab_req_t *st, mab_err_e err, const char *detail)
+{
+    return fail(st, HTTP_UNAUTHORIZED, "invalid_token", mab_err_desc(err), detail);
+}
+
+/* RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+static int is_b64token(const char *t, apr_size_t len)
+{
+    apr_size_t i = 0;
+
+    while (i < len && (apr_isalnum(t[i]) || ap_strchr_c("-._~+/", t[i]))) {
+        i++;
+    }
+    if (i == 0) {
+        return 0;
+    }
+    while (i < len && t[i] == '=') {
+        i++;
+    }
+    return i == len;
+}
+
+static int query_has_token(const request_rec *r)
+{
+    const char *a = r->args;
+
+    while (a && *a) {
+        if (strncmp(a, "access_token=", 13) == 0) {
+            return 1;
+        }
+        a = ap_strchr_c(a, '&');
+        if (a) {
+            a++;
+        }
+    }
+    return 0;
+}
+
+static const char *missing_directive(const mab_dir_conf_t *conf)
+{
+    if (!conf->issuer) {
+        return "AuthBearerIssuer";
+    }
+    if (!conf->audiences && conf->audience_any != 1) {
+        return "AuthBearerAudience";
+    }
+    if (!conf->jwks) {
+        return "AuthBearerJWKS";
+    }
+    return NULL;
+}
+
+static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
+{
+    const char *auth, *tok, *end, *missing, *detail = NULL, *kerr = NULL;
+    const mab_keyset_t *ks;
+    mab_jws_t *jws = NULL;
+    mab_claim_policy_t policy;
+    mab_err_e err;
+    json_t *v;
+    apr_size_t len;
+
+    missing = missing_directive(conf);
+    if (missing) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "MAB00010: %s is not configured for %s: AuthType Bearer refuses every "
+                      "request until it is set",
+                      missing, r->uri);
+        return fail(st, HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, missing);
+    }
+    auth = apr_table_get(r->headers_in,
+                         (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authorization" : "Authorization");
+    if (!auth) {
+        return fail(st, HTTP_UNAUTHORIZED, NULL, NULL, "no Authorization header");
+    }
+    while (apr_isspace(*auth)) {
+        auth++;
+    }
+    if (strncasecmp(auth, "Bearer", 6) != 0 || (auth[6] && !apr_isspace(auth[6]))) {
+        return fail(st, HTTP_UNAUTHORIZED, NULL, NULL, "Authorization is not a Bearer credential");
+    }
+    tok = auth + 6;
+    while (apr_isspace(*tok)) {
+        tok++;
+    }
+    if (!*tok) {
+        return fail(st, HTTP_BAD_REQUEST, "invalid_request", "empty bearer token", NULL);
+    }
+    for (end = tok; *end && !apr_isspace(*end) && *end != ','; end++) {
+    }
+    len = (apr_size_t)(end - tok);
+    while (apr_isspace(*end)) {
+        end++;
+    }
+    if (*end) {
+        return fail(st, HTTP_BAD_REQUEST, "invalid_request", "more than one token", NULL);
+    }
+    if (query_has_token(r)) {
+        return fail(st, HTTP_BAD_REQUEST, "invalid_request", "token sent in more than one way",
+                    "access_token query parameter and Authorization header");
+    }
+    st->fingerprint = mab_jws_fingerprint(r->pool, tok, len);
+    if (!is_b64token(tok, len)) {
+        return reject(st, MAB_ERR_MALFORMED, "not a b64token");
+    }
+    err = mab_jws_parse(r->pool, tok, len, MAB_MAX_TOKEN_SIZE, &jws, &detail);
+    if (jws) {
+        st->kid = jws->kid;
+        st->alg = jws->alg_name;
+    }
+    if (err != MAB_OK) {
+        return reject(st, err == MAB_ERR_TOO_LARGE ? MAB_ERR_MALFORMED : err, detail);
+    }
+    ks = mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 0, &kerr);
+    if (!ks) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "MAB00011: key set %s: %s", conf->jwks_uri,
+                      kerr);
+        return reject(st, MAB_ERR_NO_KEYS, kerr);
+    }
+    err = mab_jws_verify_keyset(jws, ks, mab_conf_alg_mask(conf), &detail);
+    if (err == MAB_ERR_NO_KEY && jws->kid) {
+        /* Maybe the issuer rotated keys: refetch, at most once per interval for everyone. */
+        ks = mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 1, &kerr);
+        if (ks) {
+            err = mab_jws_verify_keyset(jws, ks, mab_conf_alg_mask(conf), &detail);
+        }
+    }
+    if (err != MAB_OK) {
+        return reject(st, err, detail);
+    }
+    st->claims = mab_claims_parse(r->pool, jws->payload, jws->payload_len, &detail);
+    if (!st->claims) {
+        return reject(st, MAB_ERR_MALFORMED, apr_pstrcat(r->pool, "payload: ", detail, NULL));
+    }
+    v = json_object_get(st->claims, "iss");
+    st->iss = json_is_string(v) ? json_string_value(v) : NULL;
+    policy.issuer = conf->issuer;
+    policy.audiences = conf->audiences;
+    policy.audience_any = conf->audience_any == 1;
+    policy.skew = conf->skew >= 0 ? conf->skew : MAB_DEFAULT_SKEW;
+    policy.now = (long long)apr_time_sec(r->request_time);
+    err = mab_claims_validate(st->claims, &policy, r->pool, &detail);
+    if (err != MAB_OK) {
+        return reject(st, err, detail);
+    }
+    v = json_object_get(st->claims, conf->user_claim ? conf->user_claim : MAB_DEFAULT_USER_CLAIM);
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        return reject(st, MAB_ERR_USER_CLAIM,
+                      apr_psprintf(r->pool, "claim %s is absent or not a non-empty string",
+                                   conf->user_claim ? conf->user_claim : MAB_DEFAULT_USER_CLAIM));
+    }
+    st->user = apr_pstrdup(r->pool, json_string_value(v));
+    st->status = OK;
+    return st;
+}
+
+mab_req_t *mab_request_verify(request_rec *r)
+{
+    mab_req_t *st = ap_get_module_config(r->request_config, &auth_bearer_module);
+
+    if (st) {
+        return st;
+    }
+    if (!is_bearer(r)) {
+        return NULL;
+    }
+    st = apr_pcalloc(r->pool, sizeof(*st));
+    ap_set_module_config(r->request_config, &auth_bearer_module, st);
+    return verify(r, st, ap_get_module_config(r->per_dir_config, &auth_bearer_module));
+}
+
+static int authenticate(request_rec *r)
+{
+    mab_req_t *st;
+
+    if (!is_bearer(r)) {
+        return DECLINED;
+    }
+    st = mab_request_verify(r);
+    if (st->status == OK) {
+        r->user = (char *)st->user;
+        r->ap_auth_type = (char *)MAB_AUTH_TYPE;
+        mab_export_env(r, st);
+        return OK;
+    }
+    if (st->status != HTTP_INTERNAL_SERVER_ERROR) {
+        set_challenge(r, st->error, st->description, NULL);
+    }
+    log_denial(r, st->status, st, st->description ? st->description : st->detail,
+               st->description ? st->detail : NULL);
+    return st->status;
+}
+
+/* mod_authz_core asks the auth type for a challenge when authorization fails after a
+ * successful authentication (e.g. Require user); answer with a plain Bearer challenge. */
+static int note_auth_failure(request_rec *r, const char *auth_type)
+{
+    if (strcasecmp(auth_type, MAB_AUTH_TYPE) != 0) {
+        return DECLINED;
+    }
+    if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
+        set_challenge(r, NULL, NULL, NULL);
+    }
+    return OK;
+}
+
+/* A 403 decided by our authz providers gets its RFC 6750 challenge and its log line here,
+ * once the outcome is final: a provider that said no inside a <RequireAny> that another
+ * provider granted must leave no trace on the response. */
+static void insert_error_filter(request_rec *r)
+{
+    mab_req_t *st;
+
+    if (r->status != HTTP_FORBIDDEN) {
+        return;
+    }
+    st = ap_get_module_config(r->request_config, &auth_bearer_module);
+    if (!st || st->status != OK) {
+        return;
+    }
+    if (st->denied_scopes && st->denied_scopes->nelts) {
+        const char *scopes = apr_array_pstrcat(r->pool, st->denied_scopes, ' ');
+        set_challenge(r, "insufficient_scope", NULL, scopes);
+        log_denial(r, HTTP_FORBIDDEN, st, "insufficient scope",
+                   apr_pstrcat(r->pool, "requires ", scopes, NULL));
+    }
+    else if (st->denied_claim) {
+        log_denial(r, HTTP_FORBIDDEN, st, "claim requirement not met", st->denied_claim);
+    }
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_authn(authenticate, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    mab_register_authz_providers(p);
+}
+
+AP_DECLARE_MODULE(auth_bearer) = {
+    STANDARD20_MODULE_STUFF,
+    mab_create_dir_conf,
+    mab_merge_dir_conf,
+    NULL,
+    NULL,
+    mab_cmds,
+    register_hooks,
+    AP_MODULE_FLAG_NONE,
+};

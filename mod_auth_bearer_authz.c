@@ -1,0 +1,152 @@
+/* Authz providers: Require scope … and Require claim <name> <value> …
+ *
+ * mod_authz_core evaluates Require twice: before authentication (r->user NULL) and after.
+ * A definite AUTHZ_DENIED in the first pass is answered with 403 by mod_authz_core
+ * itself, with no AuthzSendForbiddenOnFailure; AUTHZ_DENIED_NO_USER lets authentication
+ * run. So the providers verify the token already in the first pass: a valid token that
+ * lacks the scope is a 403 there, a missing or bad one goes on to authentication's 401. */
+#include <apr_strings.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_request.h>
+#include <mod_auth.h>
+
+#include "mab_claims.h"
+#include "mod_auth_bearer.h"
+
+#ifdef APLOG_USE_MODULE
+APLOG_USE_MODULE(auth_bearer);
+#endif
+
+typedef struct {
+    const char *name;
+    apr_array_header_t *values; /* const char * */
+} claim_req_t;
+
+static apr_array_header_t *split_words(apr_pool_t *p, const char *line)
+{
+    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    const char *w;
+
+    while (*(w = ap_getword_conf(p, &line))) {
+        APR_ARRAY_PUSH(words, const char *) = w;
+    }
+    return words;
+}
+
+static const char *parse_scope(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    apr_array_header_t *scopes = split_words(cmd->pool, line);
+
+    if (scopes->nelts == 0) {
+        return "Require scope needs at least one scope";
+    }
+    *parsed = scopes;
+    return NULL;
+}
+
+static const char *parse_claim(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    apr_array_header_t *words = split_words(cmd->pool, line);
+    claim_req_t *req;
+    int i;
+
+    if (words->nelts < 2) {
+        return "Require claim needs a claim name and at least one value";
+    }
+    req = apr_pcalloc(cmd->pool, sizeof(*req));
+    req->name = APR_ARRAY_IDX(words, 0, const char *);
+    req->values = apr_array_make(cmd->pool, words->nelts - 1, sizeof(const char *));
+    for (i = 1; i < words->nelts; i++) {
+        APR_ARRAY_PUSH(req->values, const char *) = APR_ARRAY_IDX(words, i, const char *);
+    }
+    *parsed = req;
+    return NULL;
+}
+
+/* The verified token of this request, or why the provider cannot decide yet. */
+static authz_status token_state(request_rec *r, const char *what, mab_req_t **out)
+{
+    mab_req_t *st = mab_request_verify(r);
+
+    if (!st) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "MAB00200: Require %s is used at %s without AuthType Bearer: denied", what,
+                      r->uri);
+        return r->user ? AUTHZ_DENIED : AUTHZ_DENIED_NO_USER;
+    }
+    if (st->status != OK) {
+        /* Missing or bad token: authentication answers it (401/400/500). */
+        return AUTHZ_DENIED_NO_USER;
+    }
+    *out = st;
+    return AUTHZ_GRANTED;
+}
+
+static void remember(apr_array_header_t **list, apr_pool_t *p, const apr_array_header_t *add)
+{
+    int i, j;
+
+    if (!*list) {
+        *list = apr_array_make(p, add->nelts, sizeof(const char *));
+    }
+    for (i = 0; i < add->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(add, i, const char *);
+        for (j = 0; j < (*list)->nelts; j++) {
+            if (strcmp(APR_ARRAY_IDX(*list, j, const char *), s) == 0) {
+                break;
+            }
+        }
+        if (j == (*list)->nelts) {
+            APR_ARRAY_PUSH(*list, const char *) = s;
+        }
+    }
+}
+
+static authz_status check_scope(request_rec *r, const char *line, const void *parsed)
+{
+    const apr_array_header_t *scopes = parsed;
+    const char *missing = NULL;
+    mab_req_t *st = NULL;
+    authz_status rv = token_state(r, "scope", &st);
+
+    if (rv != AUTHZ_GRANTED) {
+        return rv;
+    }
+    if (mab_claims_has_scopes(st->claims, scopes, &missing)) {
+        return AUTHZ_GRANTED;
+    }
+    remember(&st->denied_scopes, r->pool, scopes);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MAB00201: token lacks scope %s for %s",
+                  missing, r->uri);
+    return AUTHZ_DENIED;
+}
+
+static authz_status check_claim(request_rec *r, const char *line, const void *parsed)
+{
+    const claim_req_t *req = parsed;
+    mab_req_t *st = NULL;
+    authz_status rv = token_state(r, "claim", &st);
+
+    if (rv != AUTHZ_GRANTED) {
+        return rv;
+    }
+    if (mab_claims_match(st->claims, req->name, req->values)) {
+        return AUTHZ_GRANTED;
+    }
+    st->denied_claim = apr_psprintf(r->pool, "claim %s is not %s", req->name,
+                                    apr_array_pstrcat(r->pool, req->values, '|'));
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider scope_provider = {check_scope, parse_scope};
+static const authz_provider claim_provider = {check_claim, parse_claim};
+
+void mab_register_authz_providers(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "scope", AUTHZ_PROVIDER_VERSION,
+                              &scope_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "claim", AUTHZ_PROVIDER_VERSION,
+                              &claim_provider, AP_AUTH_INTERNAL_PER_CONF);
+}

@@ -1,0 +1,280 @@
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "mab_claims.h"
+#include "mab_json.h"
+
+json_t *mab_claims_parse(apr_pool_t *p, const unsigned char *payload, apr_size_t len,
+                         const char **detail)
+{
+    return mab_json_parse_object(p, payload, len, detail);
+}
+
+/* A NumericDate (RFC 7519 §2): a finite JSON number; 1 when present, 0 absent, -1 bad. */
+static int numeric_date(const json_t *claims, const char *name, double *out)
+{
+    const json_t *v = json_object_get(claims, name);
+
+    if (!v) {
+        return 0;
+    }
+    if (!json_is_number(v)) {
+        return -1;
+    }
+    *out = json_number_value(v);
+    if (!isfinite(*out)) {
+        return -1;
+    }
+    return 1;
+}
+
+static int audience_matches(const json_t *aud, const mab_claim_policy_t *pol)
+{
+    int i;
+
+    for (i = 0; pol->audiences && i < pol->audiences->nelts; i++) {
+        const char *want = APR_ARRAY_IDX(pol->audiences, i, const char *);
+        if (json_is_string(aud) && strcmp(json_string_value(aud), want) == 0) {
+            return 1;
+        }
+        if (json_is_array(aud)) {
+            size_t j;
+            const json_t *v;
+            json_array_foreach((json_t *)aud, j, v)
+            {
+                if (json_is_string(v) && strcmp(json_string_value(v), want) == 0) {
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int audience_well_formed(const json_t *aud)
+{
+    size_t i;
+    const json_t *v;
+
+    if (json_is_string(aud)) {
+        return 1;
+    }
+    if (!json_is_array(aud)) {
+        return 0;
+    }
+    json_array_foreach((json_t *)aud, i, v)
+    {
+        if (!json_is_string(v)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+mab_err_e mab_claims_validate(const json_t *claims, const mab_claim_policy_t *pol, apr_pool_t *p,
+                              const char **detail)
+{
+    double exp, nbf, iat;
+    const json_t *iss, *aud;
+    double now = (double)pol->now, skew = (double)pol->skew;
+    int rv;
+
+    *detail = NULL;
+    rv = numeric_date(claims, "exp", &exp);
+    if (rv == 0) {
+        *detail = "exp claim is required";
+        return MAB_ERR_NO_EXP;
+    }
+    if (rv < 0) {
+        *detail = "exp is not a number";
+        return MAB_ERR_CLAIM_TYPE;
+    }
+    if (now >= exp + skew) {
+        *detail = apr_psprintf(p, "exp %.0f is %.0f s in the past (skew %ld s)", exp, now - exp,
+                               pol->skew);
+        return MAB_ERR_EXPIRED;
+    }
+    rv = numeric_date(claims, "nbf", &nbf);
+    if (rv < 0) {
+        *detail = "nbf is not a number";
+        return MAB_ERR_CLAIM_TYPE;
+    }
+    if (rv > 0 && nbf > now + skew) {
+        *detail = apr_psprintf(p, "nbf %.0f is %.0f s in the future (skew %ld s)", nbf, nbf - now,
+                               pol->skew);
+        return MAB_ERR_NOT_YET_VALID;
+    }
+    rv = numeric_date(claims, "iat", &iat);
+    if (rv < 0) {
+        *detail = "iat is not a number";
+        return MAB_ERR_CLAIM_TYPE;
+    }
+    if (rv > 0 && iat > now + skew) {
+        *detail = apr_psprintf(p, "iat %.0f is %.0f s in the future (skew %ld s)", iat, iat - now,
+                               pol->skew);
+        return MAB_ERR_IAT_FUTURE;
+    }
+    iss = json_object_get(claims, "iss");
+    if (iss && !json_is_string(iss)) {
+        *detail = "iss is not a string";
+        return MAB_ERR_CLAIM_TYPE;
+    }
+    if (!iss || !pol->issuer || strcmp(json_string_value(iss), pol->issuer) != 0) {
+        *detail = apr_psprintf(p, "iss \"%.200s\" is not \"%s\"",
+                               iss ? json_string_value(iss) : "(none)",
+                               pol->issuer ? pol->issuer : "(unset)");
+        return MAB_ERR_ISSUER;
+    }
+    aud = json_object_get(claims, "aud");
+    if (aud && !audience_well_formed(aud)) {
+        *detail = "aud is neither a string nor an array of strings";
+        return MAB_ERR_CLAIM_TYPE;
+    }
+    if (!pol->audience_any && (!aud || !audience_matches(aud, pol))) {
+        *detail = aud ? "aud does not contain a configured audience" : "token has no aud";
+        return MAB_ERR_AUDIENCE;
+    }
+    return MAB_OK;
+}
+
+/* Whether the space-delimited list `list` contains `want` as a whole word. */
+static int word_in(const char *list, const char *want)
+{
+    size_t wl = strlen(want);
+    const char *s = list;
+
+    while (*s) {
+        size_t n;
+        while (*s == ' ') {
+            s++;
+        }
+        n = strcspn(s, " ");
+        if (n == wl && n > 0 && strncmp(s, want, n) == 0) {
+            return 1;
+        }
+        s += n;
+    }
+    return 0;
+}
+
+static int scope_granted(const json_t *claims, const char *want)
+{
+    static const char *const names[] = {"scope", "scp", "permissions"};
+    size_t k;
+
+    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        const json_t *v = json_object_get(claims, names[k]);
+        if (json_is_string(v) && word_in(json_string_value(v), want)) {
+            return 1;
+        }
+        if (json_is_array(v)) {
+            size_t i;
+            const json_t *e;
+            json_array_foreach((json_t *)v, i, e)
+            {
+                if (json_is_string(e) && strcmp(json_string_value(e), want) == 0) {
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int mab_claims_has_scopes(const json_t *claims, const apr_array_header_t *required,
+                          const char **missing)
+{
+    int i;
+
+    for (i = 0; i < required->nelts; i++) {
+        const char *want = APR_ARRAY_IDX(required, i, const char *);
+        if (!scope_granted(claims, want)) {
+            *missing = want;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* One configured value (always text) against one JSON scalar. */
+static int scalar_matches(const json_t *v, const char *want)
+{
+    if (json_is_string(v)) {
+        return strcmp(json_string_value(v), want) == 0;
+    }
+    if (json_is_true(v)) {
+        return strcmp(want, "true") == 0;
+    }
+    if (json_is_false(v)) {
+        return strcmp(want, "false") == 0;
+    }
+    if (json_is_number(v)) {
+        char *end;
+        double d;
+        errno = 0;
+        d = strtod(want, &end);
+        return *want && *end == '\0' && errno == 0 && isfinite(d) && d == json_number_value(v);
+    }
+    return 0;
+}
+
+int mab_claims_match(const json_t *claims, const char *name, const apr_array_header_t *values)
+{
+    const json_t *v = json_object_get(claims, name);
+    int i;
+
+    if (!v) {
+        return 0;
+    }
+    for (i = 0; i < values->nelts; i++) {
+        const char *want = APR_ARRAY_IDX(values, i, const char *);
+        if (json_is_array(v)) {
+            size_t j;
+            const json_t *e;
+            json_array_foreach((json_t *)v, j, e)
+            {
+                if (scalar_matches(e, want)) {
+                    return 1;
+                }
+            }
+        }
+        else if (scalar_matches(v, want)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *mab_claims_env_name(apr_pool_t *p, const char *name)
+{
+    static const char prefix[] = "BEARER_CLAIM_";
+    size_t n = strlen(name), i;
+    char *out = apr_palloc(p, sizeof(prefix) + n);
+
+    memcpy(out, prefix, sizeof(prefix) - 1);
+    for (i = 0; i < n; i++) {
+        char c = name[i];
+        if (c >= 'a' && c <= 'z') {
+            c = (char)(c - 'a' + 'A');
+        }
+        else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+            c = '_';
+        }
+        out[sizeof(prefix) - 1 + i] = c;
+    }
+    out[sizeof(prefix) - 1 + n] = '\0';
+    return out;
+}
+
+const char *mab_claims_env_value(apr_pool_t *p, const json_t *value)
+{
+    if (json_is_string(value)) {
+        return apr_pstrmemdup(p, json_string_value(value), json_string_length(value));
+    }
+    return mab_json_compact(p, value);
+}

@@ -1,0 +1,298 @@
+#include <string.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "mab_alg.h"
+#include "mab_b64.h"
+#include "mab_json.h"
+#include "mab_jwk.h"
+#include "mab_jwks.h"
+#include "mab_jws.h"
+
+/* Without a kid, at most this many fitting keys are tried, so a key set cannot turn one
+ * token into unbounded verification work. */
+#define MAB_MAX_KEYS_TRIED 8
+
+static int ascii_ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char ca = *a, cb = *b;
+        if (ca >= 'A' && ca <= 'Z') {
+            ca = (char)(ca - 'A' + 'a');
+        }
+        if (cb >= 'A' && cb <= 'Z') {
+            cb = (char)(cb - 'A' + 'a');
+        }
+        if (ca != cb) {
+            return 0;
+        }
+    }
+    return *a == *b;
+}
+
+/* RFC 7515 §4.1.11: we implement no extension, so any valid crit list is unsupported. */
+static mab_err_e check_header(mab_jws_t *jws, apr_pool_t *p, const char **detail)
+{
+    json_t *h = jws->header, *v;
+
+    v = json_object_get(h, "alg");
+    if (!json_is_string(v)) {
+        *detail = "header has no alg string";
+        return MAB_ERR_MALFORMED;
+    }
+    jws->alg_name = apr_pstrdup(p, json_string_value(v));
+    if (ascii_ieq(jws->alg_name, "none")) {
+        *detail = "alg none is never accepted";
+        return MAB_ERR_ALG;
+    }
+    jws->alg = mab_alg_find(jws->alg_name);
+    if (!jws->alg) {
+        *detail = apr_psprintf(p, "unknown alg \"%.32s\"", jws->alg_name);
+        return MAB_ERR_ALG;
+    }
+    v = json_object_get(h, "kid");
+    if (v) {
+        if (!json_is_string(v)) {
+            *detail = "kid is not a string";
+            return MAB_ERR_MALFORMED;
+        }
+        jws->kid = apr_pstrdup(p, json_string_value(v));
+    }
+    v = json_object_get(h, "typ");
+    if (v) {
+        if (!json_is_string(v)) {
+            *detail = "typ is not a string";
+            return MAB_ERR_MALFORMED;
+        }
+        jws->typ = apr_pstrdup(p, json_string_value(v));
+    }
+    if (json_object_get(h, "crit")) {
+        *detail = "crit names an extension this module does not implement";
+        return MAB_ERR_MALFORMED;
+    }
+    if (json_object_get(h, "b64")) {
+        *detail = "b64 header (RFC 7797) is not supported";
+        return MAB_ERR_MALFORMED;
+    }
+    if (json_object_get(h, "zip") || json_object_get(h, "enc")) {
+        *detail = "JWE header members in a JWS";
+        return MAB_ERR_MALFORMED;
+    }
+    return MAB_OK;
+}
+
+mab_err_e mab_jws_parse(apr_pool_t *p, const char *token, apr_size_t len, apr_size_t max_size,
+                        mab_jws_t **out, const char **detail)
+{
+    const char *dot1, *dot2;
+    unsigned char *hdr;
+    apr_size_t hdr_len;
+    mab_jws_t *jws;
+
+    *detail = NULL;
+    if (len > max_size) {
+        *detail = apr_psprintf(p, "token is %lu bytes, limit %lu", (unsigned long)len,
+                               (unsigned long)max_size);
+        return MAB_ERR_TOO_LARGE;
+    }
+    dot1 = memchr(token, '.', len);
+    dot2 = dot1 ? memchr(dot1 + 1, '.', len - (apr_size_t)(dot1 + 1 - token)) : NULL;
+    if (!dot1 || !dot2 || memchr(dot2 + 1, '.', len - (apr_size_t)(dot2 + 1 - token))) {
+        *detail = "not a three-part compact JWS";
+        return MAB_ERR_MALFORMED;
+    }
+    jws = apr_pcalloc(p, sizeof(*jws));
+    if (mab_b64url_decode(p, token, (apr_size_t)(dot1 - token), &hdr, &hdr_len) != 0
+        || hdr_len == 0) {
+        *detail = "header is not base64url";
+        return MAB_ERR_MALFORMED;
+    }
+    jws->header = mab_json_parse_object(p, hdr, hdr_len, detail);
+    if (!jws->header) {
+        *detail = apr_pstrcat(p, "header: ", *detail, NULL);
+        return MAB_ERR_MALFORMED;
+    }
+    if (mab_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1), &jws->payload,
+                          &jws->payload_len)
+        != 0) {
+        *detail = "payload is not base64url";
+        return MAB_ERR_MALFORMED;
+    }
+    if (mab_b64url_decode(p, dot2 + 1, len - (apr_size_t)(dot2 + 1 - token), &jws->sig,
+                          &jws->sig_len)
+            != 0
+        || jws->sig_len == 0) {
+        *detail = "signature is not base64url";
+        return MAB_ERR_MALFORMED;
+    }
+    jws->signing_input = token;
+    jws->signing_input_len = (apr_size_t)(dot2 - token);
+    *out = jws;
+    return check_header(jws, p, detail);
+}
+
+/* RFC 7518 §3.4: R and S, each exactly the curve's size, in (0, order). OpenSSL wants
+ * DER, so the fixed form is checked and converted here, never passed through. */
+static unsigned char *ecdsa_raw_to_der(const mab_jws_t *jws, int *der_len, const char **detail)
+{
+    const mab_alg_t *alg = jws->alg;
+    size_t n = alg->ec_coord_len;
+    int nid = strcmp(alg->curve, "P-256") == 0   ? NID_X9_62_prime256v1
+              : strcmp(alg->curve, "P-384") == 0 ? NID_secp384r1
+                                                 : NID_secp521r1;
+    EC_GROUP *group = NULL;
+    ECDSA_SIG *esig = NULL;
+    BIGNUM *r = NULL, *s = NULL;
+    unsigned char *der = NULL;
+
+    if (jws->sig_len != 2 * n) {
+        *detail = "ECDSA signature is not the raw R||S of the curve's size";
+        return NULL;
+    }
+    group = EC_GROUP_new_by_curve_name(nid);
+    r = BN_bin2bn(jws->sig, (int)n, NULL);
+    s = BN_bin2bn(jws->sig + n, (int)n, NULL);
+    if (!group || !r || !s) {
+        *detail = "out of memory";
+        goto cleanup;
+    }
+    if (BN_is_zero(r) || BN_is_zero(s) || BN_cmp(r, EC_GROUP_get0_order(group)) >= 0
+        || BN_cmp(s, EC_GROUP_get0_order(group)) >= 0) {
+        *detail = "ECDSA R or S is zero or not below the group order";
+        goto cleanup;
+    }
+    esig = ECDSA_SIG_new();
+    if (!esig || ECDSA_SIG_set0(esig, r, s) != 1) {
+        *detail = "out of memory";
+        goto cleanup;
+    }
+    r = s = NULL; /* owned by esig */
+    *der_len = i2d_ECDSA_SIG(esig, &der);
+    if (*der_len <= 0) {
+        der = NULL;
+        *detail = "cannot encode ECDSA signature";
+    }
+cleanup:
+    ECDSA_SIG_free(esig);
+    BN_free(r);
+    BN_free(s);
+    EC_GROUP_free(group);
+    return der;
+}
+
+mab_err_e mab_jws_verify_key(const mab_jws_t *jws, const mab_key_t *key, const char **detail)
+{
+    const mab_alg_t *alg = jws->alg;
+    EVP_MD_CTX *md = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char *der = NULL;
+    const unsigned char *sig = jws->sig;
+    size_t sig_len = jws->sig_len;
+    mab_err_e rv = MAB_ERR_SIGNATURE;
+
+    *detail = NULL;
+    if (!alg || alg->family == MAB_FAMILY_HMAC) {
+        *detail = "algorithm cannot be verified with a public key";
+        return MAB_ERR_ALG;
+    }
+    if (!mab_jwk_fits_alg(key, alg)) {
+        *detail = "key does not fit the token's alg";
+        return MAB_ERR_NO_KEY;
+    }
+    if (alg->family == MAB_FAMILY_ECDSA) {
+        int der_len = 0;
+        der = ecdsa_raw_to_der(jws, &der_len, detail);
+        if (!der) {
+            return MAB_ERR_SIGNATURE;
+        }
+        sig = der;
+        sig_len = (size_t)der_len;
+    }
+    else if (alg->family != MAB_FAMILY_EDDSA && sig_len != (size_t)EVP_PKEY_get_size(key->pkey)) {
+        *detail = "RSA signature length differs from the modulus size";
+        return MAB_ERR_SIGNATURE;
+    }
+    md = EVP_MD_CTX_new();
+    if (!md
+        || EVP_DigestVerifyInit_ex(md, &pctx, alg->digest, NULL, NULL, key->pkey, NULL) != 1) {
+        *detail = "cannot initialise verification";
+        goto cleanup;
+    }
+    if (alg->family == MAB_FAMILY_RSA_PSS) {
+        /* RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash. */
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1
+            || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1) {
+            *detail = "cannot set PSS parameters";
+            goto cleanup;
+        }
+    }
+    else if (alg->family == MAB_FAMILY_RSA_PKCS1) {
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+            *detail = "cannot set PKCS#1 padding";
+            goto cleanup;
+        }
+    }
+    /* Only exactly 1 means valid: 0 is a bad signature, negative an error. */
+    if (EVP_DigestVerify(md, sig, sig_len, (const unsigned char *)jws->signing_input,
+                         jws->signing_input_len)
+        == 1) {
+        rv = MAB_OK;
+    }
+    else {
+        *detail = "signature does not verify";
+    }
+cleanup:
+    EVP_MD_CTX_free(md); /* frees pctx too */
+    OPENSSL_free(der);
+    return rv;
+}
+
+mab_err_e mab_jws_verify_keyset(const mab_jws_t *jws, const mab_keyset_t *ks, unsigned alg_mask,
+                                const char **detail)
+{
+    int i, tried = 0;
+    mab_err_e last = MAB_ERR_NO_KEY;
+
+    *detail = NULL;
+    if (!jws->alg || !(jws->alg->bit & alg_mask)) {
+        *detail = "alg is not in the allow-list";
+        return MAB_ERR_ALG;
+    }
+    for (i = 0; ks && i < ks->nkeys && tried < MAB_MAX_KEYS_TRIED; i++) {
+        const mab_key_t *key = ks->keys[i];
+        mab_err_e rv;
+
+        if (jws->kid && (!key->kid || strcmp(key->kid, jws->kid) != 0)) {
+            continue;
+        }
+        if (!mab_jwk_fits_alg(key, jws->alg)) {
+            continue;
+        }
+        tried++;
+        rv = mab_jws_verify_key(jws, key, detail);
+        if (rv == MAB_OK) {
+            return MAB_OK;
+        }
+        last = rv;
+    }
+    if (!tried) {
+        *detail = jws->kid ? "no key with this kid fits the alg" : "no key fits the alg";
+    }
+    return last;
+}
+
+const char *mab_jws_fingerprint(apr_pool_t *p, const char *token, apr_size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+
+    if (EVP_Digest(token, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 4) {
+        return "-";
+    }
+    return apr_psprintf(p, "%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
+}
