@@ -1,0 +1,146 @@
+/* The shared-memory JWKS cache: one fetch serves every process, the warm path neither
+ * reads the source nor parses, an unknown kid refetches at most once per interval, and
+ * a failed refresh keeps the last good keys. Sources are files here; the Apache::Test
+ * suite covers HTTP. */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+#include <apr_global_mutex.h>
+
+#include "mab_jwks.h"
+#include "mab_keycache.h"
+#include "signer.h"
+#include "tap.h"
+#include "testutil.h"
+
+static void write_file(apr_pool_t *p, const char *path, const char *text)
+{
+    apr_file_t *f;
+    apr_size_t n = strlen(text);
+
+    apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
+                  APR_FPROT_OS_DEFAULT, p);
+    apr_file_write_full(f, text, n, NULL);
+    apr_file_close(f);
+}
+
+static int has_kid(const mab_keyset_t *ks, const char *kid)
+{
+    int i;
+
+    for (i = 0; ks && i < ks->nkeys; i++) {
+        if (ks->keys[i]->kid && strcmp(ks->keys[i]->kid, kid) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const mab_keyset_t *get(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *p, int refresh)
+{
+    const char *err = NULL;
+    const mab_keyset_t *ks = mab_keycache_get(kc, src, p, refresh, &err);
+
+    if (!ks) {
+        printf("# get: %s\n", err ? err : "?");
+    }
+    return ks;
+}
+
+int main(void)
+{
+    apr_pool_t *p = test_setup(), *req;
+    EVP_PKEY *k1 = EVP_RSA_gen(2048), *k2 = EVP_RSA_gen(2048);
+    char dir[] = "/tmp/mab-keycache-XXXXXX";
+    const char *path, *missing, *err = NULL;
+    apr_global_mutex_t *mutex = NULL;
+    mab_keycache_t *kc;
+    mab_source_t *src, *src_again, *src_missing;
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 30, 5};
+    const mab_keyset_t *ks;
+    char *set1, *set2;
+    pid_t pid;
+    int status = -1;
+
+    if (!mkdtemp(dir)) {
+        ok(0, "temporary directory");
+        return tap_done();
+    }
+    path = apr_pstrcat(p, dir, "/jwks.json", NULL);
+    missing = apr_pstrcat(p, dir, "/absent.json", NULL);
+    set1 = apr_psprintf(p, "{\"keys\":[%s]}", rsa_jwk(p, k1, "one"));
+    set2 = apr_psprintf(p, "{\"keys\":[%s]}", rsa_jwk(p, k2, "two"));
+    write_file(p, path, set1);
+
+    kc = mab_keycache_create(p);
+    src = mab_keycache_source(kc, path, 3600);
+    src_again = mab_keycache_source(kc, path, 3600);
+    src_missing = mab_keycache_source(kc, missing, 3600);
+    ok(src == src_again, "the same URI is one source");
+    apr_global_mutex_create(&mutex, apr_pstrcat(p, dir, "/lock", NULL), APR_LOCK_DEFAULT, p);
+    is_int(mab_keycache_init(kc, p, mutex, &opts, &err), 0, "shared memory and mutex set up");
+    is_int(mab_keycache_child_init(kc, p), 0, "per-process locks set up");
+
+    apr_pool_create(&req, p);
+    ks = get(kc, src, req, 0);
+    ok(has_kid(ks, "one"), "cold cache: fetched and parsed the key set");
+    apr_pool_destroy(req);
+
+    /* The source changes, but the cache is fresh: nothing is read again. */
+    write_file(p, path, set2);
+    apr_pool_create(&req, p);
+    ks = get(kc, src, req, 0);
+    ok(has_kid(ks, "one") && !has_kid(ks, "two"), "warm cache: the source is not read again");
+    ks = get(kc, src, req, 1);
+    ok(has_kid(ks, "one"), "unknown kid right after a fetch: no refetch inside the interval");
+    apr_pool_destroy(req);
+
+    /* Another process shares the cache: it must not need the source at all. */
+    write_file(p, path, "this is not JSON");
+    pid = fork();
+    if (pid == 0) {
+        apr_pool_t *cp;
+        apr_pool_create(&cp, NULL);
+        apr_global_mutex_child_init(&mutex, apr_pstrcat(cp, dir, "/lock", NULL), cp);
+        ks = mab_keycache_get(kc, src, cp, 0, &err);
+        _exit(has_kid(ks, "one") ? 0 : 3);
+    }
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "a forked process gets the keys from shared memory without reading the source");
+
+    /* Refetch allowed (interval 0): a broken source keeps the last good keys. */
+    {
+        mab_keycache_opts_t eager = opts;
+        eager.refetch_interval_s = 0;
+        mab_keycache_init(kc, p, mutex, &eager, &err);
+        mab_keycache_child_init(kc, p);
+        apr_pool_create(&req, p);
+        write_file(p, path, set1);
+        ok(has_kid(get(kc, src, req, 0), "one"), "re-initialised cache fetches again");
+        write_file(p, path, "{\"keys\":[]}");
+        ks = get(kc, src, req, 1);
+        ok(has_kid(ks, "one"), "refresh to an empty key set keeps the last good keys");
+        write_file(p, path, set2);
+        ks = get(kc, src, req, 1);
+        ok(has_kid(ks, "two") && !has_kid(ks, "one"), "rotation: refetch picks up the new key");
+        apr_pool_destroy(req);
+    }
+
+    /* A source that cannot be read: refused with a reason, never a crash. */
+    apr_pool_create(&req, p);
+    ks = mab_keycache_get(kc, src_missing, req, 0, &err);
+    ok(ks == NULL && err && strstr(err, "no keys available"), "missing source: no keys, reason");
+    ks = mab_keycache_get(kc, src_missing, req, 0, &err);
+    ok(ks == NULL, "missing source again: still refused (retry interval)");
+    apr_pool_destroy(req);
+
+    apr_global_mutex_destroy(mutex);
+    unlink(path);
+    unlink(apr_pstrcat(p, dir, "/lock", NULL));
+    rmdir(dir);
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    return tap_done();
+}
