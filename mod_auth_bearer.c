@@ -59,6 +59,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
 
     log_server = s;
     mab_log_set(core_log, NULL);
+    /* jansson's hash seed is its only global state: set it before any thread parses. */
+    json_object_seed(0);
     /* The first pass at startup only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
@@ -89,8 +91,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     if (jwks_mutex) {
-        apr_status_t rv = apr_global_mutex_child_init(
-            &jwks_mutex, apr_global_mutex_lockfile(jwks_mutex), pchild);
+        apr_status_t rv =
+            apr_global_mutex_child_init(&jwks_mutex, apr_global_mutex_lockfile(jwks_mutex), pchild);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                          "MAB00005: cannot attach to the JWKS mutex in this child");
@@ -155,8 +157,7 @@ static void set_challenge(request_rec *r, const char *error, const char *descrip
         }
     }
     apr_table_setn(r->err_headers_out,
-                   (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate",
-                   v);
+                   (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate", v);
 }
 
 static void log_denial(request_rec *r, int status, const mab_req_t *st, const char *reason,
@@ -422,12 +423,6 @@ static void register_hooks(apr_pool_t *p)
 }
 
 AP_DECLARE_MODULE(auth_bearer) = {
-    STANDARD20_MODULE_STUFF,
-    mab_create_dir_conf,
-    mab_merge_dir_conf,
-    NULL,
-    NULL,
-    mab_cmds,
-    register_hooks,
-    AP_MODULE_FLAG_NONE,
+    STANDARD20_MODULE_STUFF, mab_create_dir_conf, mab_merge_dir_conf, NULL, NULL, mab_cmds,
+    register_hooks,          AP_MODULE_FLAG_NONE,
 };

@@ -118,8 +118,8 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
         return AUTHZ_GRANTED;
     }
     remember(&st->denied_scopes, r->pool, scopes);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MAB00201: token lacks scope %s for %s",
-                  missing, r->uri);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MAB00201: token lacks scope %s for %s", missing,
+                  r->uri);
     return AUTHZ_DENIED;
 }
 

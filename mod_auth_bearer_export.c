@@ -14,8 +14,7 @@ void mab_export_env(request_rec *r, const mab_req_t *st)
     json_t *value;
 
     /* jansson's iteration macro takes a non-const object; nothing is modified. */
-    json_object_foreach(st->claims, name, value)
-    {
+    json_object_foreach (st->claims, name, value) {
         apr_table_setn(r->subprocess_env, mab_claims_env_name(r->pool, name),
                        mab_claims_env_value(r->pool, value));
     }

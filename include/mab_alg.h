@@ -12,12 +12,12 @@ typedef enum {
 } mab_alg_family_e;
 
 typedef struct mab_alg_t {
-    const char *name;       /* as registered in RFC 7518 / 8037, case-sensitive */
-    unsigned bit;           /* this algorithm in an allow-list mask */
+    const char *name; /* as registered in RFC 7518 / 8037, case-sensitive */
+    unsigned bit;     /* this algorithm in an allow-list mask */
     mab_alg_family_e family;
-    const char *digest;     /* OpenSSL digest name, NULL for EdDSA */
-    const char *curve;      /* JWK crv an ECDSA alg requires, NULL otherwise */
-    size_t ec_coord_len;    /* bytes of R and of S in a raw ECDSA signature */
+    const char *digest;  /* OpenSSL digest name, NULL for EdDSA */
+    const char *curve;   /* JWK crv an ECDSA alg requires, NULL otherwise */
+    size_t ec_coord_len; /* bytes of R and of S in a raw ECDSA signature */
 } mab_alg_t;
 
 /* Exact, case-sensitive lookup; NULL for anything not registered here (incl. "none"). */

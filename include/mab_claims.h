@@ -9,11 +9,11 @@ struct json_t;
 
 /* What a location requires of an access token's registered claims. */
 typedef struct mab_claim_policy_t {
-    const char *issuer;               /* exact match */
+    const char *issuer;                  /* exact match */
     const apr_array_header_t *audiences; /* const char *; one must be in aud */
-    int audience_any;                 /* AuthBearerAudience * */
-    long skew;                        /* seconds of leeway for exp/nbf/iat */
-    long long now;                    /* seconds since the epoch */
+    int audience_any;                    /* AuthBearerAudience * */
+    long skew;                           /* seconds of leeway for exp/nbf/iat */
+    long long now;                       /* seconds since the epoch */
 } mab_claim_policy_t;
 
 /* Parses the payload as a JSON object (strict: no duplicate names, no NUL, bounded

@@ -10,10 +10,10 @@ struct mab_alg_t;
 /* A verified-importable public key from one JWK. The EVP_PKEY is freed by a cleanup on
  * the pool the key was imported into. */
 typedef struct mab_key_t {
-    const char *kid;  /* NULL when the JWK has none */
-    const char *kty;  /* "RSA", "EC", "OKP" */
-    const char *crv;  /* EC/OKP curve, NULL for RSA */
-    const char *alg;  /* the JWK's own alg, NULL when absent */
+    const char *kid; /* NULL when the JWK has none */
+    const char *kty; /* "RSA", "EC", "OKP" */
+    const char *crv; /* EC/OKP curve, NULL for RSA */
+    const char *alg; /* the JWK's own alg, NULL when absent */
     struct evp_pkey_st *pkey;
 } mab_key_t;
 

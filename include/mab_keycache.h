@@ -14,10 +14,10 @@ typedef struct mab_keycache_t mab_keycache_t;
 typedef struct mab_source_t mab_source_t;
 
 typedef struct mab_keycache_opts_t {
-    apr_size_t slot_size;     /* bytes of JWKS one source may hold */
+    apr_size_t slot_size; /* bytes of JWKS one source may hold */
     long fetch_timeout_ms;
-    long refetch_interval_s;  /* unknown kid: at most one fetch per interval */
-    long retry_interval_s;    /* after a failed fetch */
+    long refetch_interval_s; /* unknown kid: at most one fetch per interval */
+    long retry_interval_s;   /* after a failed fetch */
 } mab_keycache_opts_t;
 
 /* Config time: one cache per configuration generation, allocated from pconf. */
@@ -37,8 +37,7 @@ int mab_keycache_child_init(mab_keycache_t *kc, apr_pool_t *pchild);
 /* The current key set of src, valid until `pool` is cleaned up. want_refresh asks for a
  * new fetch (unknown kid); it is honoured at most once per refetch interval across all
  * processes. Returns NULL with *err when no keys can be had. */
-const struct mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src,
-                                            apr_pool_t *pool, int want_refresh,
-                                            const char **err);
+const struct mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *pool,
+                                            int want_refresh, const char **err);
 
 #endif

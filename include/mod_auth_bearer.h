@@ -22,17 +22,17 @@ typedef struct {
     int audience_any;              /* -1 unset */
     const char *jwks_uri;
     struct mab_source_t *jwks;
-    unsigned alg_mask;             /* 0 = unset: the default asymmetric set */
-    int skew;                      /* -1 unset */
+    unsigned alg_mask; /* 0 = unset: the default asymmetric set */
+    int skew;          /* -1 unset */
     const char *user_claim;
 } mab_dir_conf_t;
 
 /* What this request's token turned out to be; computed once, used by authn and authz. */
 typedef struct {
-    int status;               /* OK, HTTP_BAD_REQUEST, HTTP_UNAUTHORIZED, HTTP_INTERNAL_SERVER_ERROR */
-    const char *error;        /* RFC 6750 error code, NULL when no token was sent */
-    const char *description;  /* error_description */
-    const char *detail;       /* more for the log */
+    int status;        /* OK, HTTP_BAD_REQUEST, HTTP_UNAUTHORIZED, HTTP_INTERNAL_SERVER_ERROR */
+    const char *error; /* RFC 6750 error code, NULL when no token was sent */
+    const char *description; /* error_description */
+    const char *detail;      /* more for the log */
     struct json_t *claims;
     const char *user;
     const char *kid, *alg, *iss, *fingerprint;

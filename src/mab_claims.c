@@ -45,8 +45,7 @@ static int audience_matches(const json_t *aud, const mab_claim_policy_t *pol)
         if (json_is_array(aud)) {
             size_t j;
             const json_t *v;
-            json_array_foreach((json_t *)aud, j, v)
-            {
+            json_array_foreach ((json_t *)aud, j, v) {
                 if (json_is_string(v) && strcmp(json_string_value(v), want) == 0) {
                     return 1;
                 }
@@ -67,8 +66,7 @@ static int audience_well_formed(const json_t *aud)
     if (!json_is_array(aud)) {
         return 0;
     }
-    json_array_foreach((json_t *)aud, i, v)
-    {
+    json_array_foreach ((json_t *)aud, i, v) {
         if (!json_is_string(v)) {
             return 0;
         }
@@ -125,9 +123,9 @@ mab_err_e mab_claims_validate(const json_t *claims, const mab_claim_policy_t *po
         return MAB_ERR_CLAIM_TYPE;
     }
     if (!iss || !pol->issuer || strcmp(json_string_value(iss), pol->issuer) != 0) {
-        *detail = apr_psprintf(p, "iss \"%.200s\" is not \"%s\"",
-                               iss ? json_string_value(iss) : "(none)",
-                               pol->issuer ? pol->issuer : "(unset)");
+        *detail =
+            apr_psprintf(p, "iss \"%.200s\" is not \"%s\"", iss ? json_string_value(iss) : "(none)",
+                         pol->issuer ? pol->issuer : "(unset)");
         return MAB_ERR_ISSUER;
     }
     aud = json_object_get(claims, "aud");
@@ -175,8 +173,7 @@ static int scope_granted(const json_t *claims, const char *want)
         if (json_is_array(v)) {
             size_t i;
             const json_t *e;
-            json_array_foreach((json_t *)v, i, e)
-            {
+            json_array_foreach ((json_t *)v, i, e) {
                 if (json_is_string(e) && strcmp(json_string_value(e), want) == 0) {
                     return 1;
                 }
@@ -236,8 +233,7 @@ int mab_claims_match(const json_t *claims, const char *name, const apr_array_hea
         if (json_is_array(v)) {
             size_t j;
             const json_t *e;
-            json_array_foreach((json_t *)v, j, e)
-            {
+            json_array_foreach ((json_t *)v, j, e) {
                 if (scalar_matches(e, want)) {
                     return 1;
                 }

@@ -132,8 +132,8 @@ static int read_file(apr_pool_t *p, const char *path, fetch_ctx *ctx, const char
     rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
     if (rv != APR_SUCCESS || fi.size < 0 || (apr_size_t)fi.size > ctx->max) {
         apr_file_close(f);
-        *err = apr_psprintf(p, "file is larger than %lu bytes or unreadable",
-                            (unsigned long)ctx->max);
+        *err =
+            apr_psprintf(p, "file is larger than %lu bytes or unreadable", (unsigned long)ctx->max);
         return -1;
     }
     n = (apr_size_t)fi.size;
@@ -148,8 +148,8 @@ static int read_file(apr_pool_t *p, const char *path, fetch_ctx *ctx, const char
     return 0;
 }
 
-int mab_fetch(apr_pool_t *p, const char *source, long timeout_ms, apr_size_t max_bytes,
-              char **body, apr_size_t *len, long *max_age, const char **err)
+int mab_fetch(apr_pool_t *p, const char *source, long timeout_ms, apr_size_t max_bytes, char **body,
+              apr_size_t *len, long *max_age, const char **err)
 {
     fetch_ctx ctx;
     int rv;

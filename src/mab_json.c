@@ -22,16 +22,14 @@ static int depth_ok(const json_t *v, int depth)
     }
     if (json_is_object(v)) {
         /* jansson's iteration macros take non-const values; nothing is modified. */
-        json_object_foreach((json_t *)v, key, child)
-        {
+        json_object_foreach ((json_t *)v, key, child) {
             if (!depth_ok(child, depth + 1)) {
                 return 0;
             }
         }
     }
     else if (json_is_array(v)) {
-        json_array_foreach((json_t *)v, i, child)
-        {
+        json_array_foreach ((json_t *)v, i, child) {
             if (!depth_ok(child, depth + 1)) {
                 return 0;
             }

@@ -149,8 +149,7 @@ static EVP_PKEY *import_ec(apr_pool_t *p, json_t *jwk, const char *crv, const ch
     if (!bld
         || OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, ec_curves[i].group, 0)
                != 1
-        || OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
-                                            1 + x_len + y_len)
+        || OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + x_len + y_len)
                != 1) {
         *reason = "out of memory";
         goto cleanup;
@@ -214,8 +213,7 @@ static int usage_allows_verify(json_t *jwk, const char **reason)
             *reason = "key_ops is not an array";
             return 0;
         }
-        json_array_foreach(ops, i, op)
-        {
+        json_array_foreach (ops, i, op) {
             if (json_is_string(op) && strcmp(json_string_value(op), "verify") == 0) {
                 found = 1;
             }

@@ -25,8 +25,7 @@ mab_keyset_t *mab_jwks_parse(apr_pool_t *p, const char *buf, apr_size_t len, con
     }
     ks = apr_pcalloc(p, sizeof(*ks));
     ks->keys = apr_pcalloc(p, sizeof(mab_key_t *) * MAB_MAX_JWKS_KEYS);
-    json_array_foreach(keys, i, jwk)
-    {
+    json_array_foreach (keys, i, jwk) {
         const char *why = NULL;
         mab_key_t *key;
 
@@ -40,8 +39,8 @@ mab_keyset_t *mab_jwks_parse(apr_pool_t *p, const char *buf, apr_size_t len, con
         key = mab_jwk_import(p, jwk, &why);
         if (!key) {
             json_t *kid = json_object_get(jwk, "kid");
-            mab_log(MAB_LOG_WARNING, "MAB00021: %s: skipping key #%d (kid=%s): %s", source,
-                    (int)i, json_is_string(kid) ? json_string_value(kid) : "-", why);
+            mab_log(MAB_LOG_WARNING, "MAB00021: %s: skipping key #%d (kid=%s): %s", source, (int)i,
+                    json_is_string(kid) ? json_string_value(kid) : "-", why);
             ks->nskipped++;
             continue;
         }

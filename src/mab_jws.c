@@ -218,8 +218,7 @@ mab_err_e mab_jws_verify_key(const mab_jws_t *jws, const mab_key_t *key, const c
         return MAB_ERR_SIGNATURE;
     }
     md = EVP_MD_CTX_new();
-    if (!md
-        || EVP_DigestVerifyInit_ex(md, &pctx, alg->digest, NULL, NULL, key->pkey, NULL) != 1) {
+    if (!md || EVP_DigestVerifyInit_ex(md, &pctx, alg->digest, NULL, NULL, key->pkey, NULL) != 1) {
         *detail = "cannot initialise verification";
         goto cleanup;
     }

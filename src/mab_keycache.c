@@ -127,8 +127,7 @@ int mab_keycache_child_init(mab_keycache_t *kc, apr_pool_t *pchild)
 
     for (i = 0; i < kc->sources->nelts; i++) {
         mab_source_t *src = APR_ARRAY_IDX(kc->sources, i, mab_source_t *);
-        if (apr_thread_mutex_create(&src->lock, APR_THREAD_MUTEX_DEFAULT, pchild)
-            != APR_SUCCESS) {
+        if (apr_thread_mutex_create(&src->lock, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS) {
             return -1;
         }
     }
@@ -342,8 +341,8 @@ const mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_
 
     if (!fresh || want_refresh) {
         /* With keys in hand, never queue behind another process's fetch. */
-        apr_status_t rv = have_local ? apr_global_mutex_trylock(kc->mutex)
-                                     : apr_global_mutex_lock(kc->mutex);
+        apr_status_t rv =
+            have_local ? apr_global_mutex_trylock(kc->mutex) : apr_global_mutex_lock(kc->mutex);
         if (rv == APR_SUCCESS) {
             apr_uint32_t since = now - hdr->last_attempt;
             int due;

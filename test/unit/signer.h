@@ -34,16 +34,15 @@ static inline char *rsa_jwk(apr_pool_t *p, EVP_PKEY *k, const char *kid)
 
 static inline char *ec_jwk(apr_pool_t *p, EVP_PKEY *k, const char *kid)
 {
-    return apr_psprintf(p, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}",
-                        kid, b64_bn(p, k, OSSL_PKEY_PARAM_EC_PUB_X, 32),
-                        b64_bn(p, k, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
+    return apr_psprintf(
+        p, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", kid,
+        b64_bn(p, k, OSSL_PKEY_PARAM_EC_PUB_X, 32), b64_bn(p, k, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
 }
 
 static inline char *signing_input(apr_pool_t *p, const char *header, const char *payload)
 {
     return apr_pstrcat(p, mab_b64url_encode(p, (const unsigned char *)header, strlen(header)), ".",
-                       mab_b64url_encode(p, (const unsigned char *)payload, strlen(payload)),
-                       NULL);
+                       mab_b64url_encode(p, (const unsigned char *)payload, strlen(payload)), NULL);
 }
 
 /* RS256/PS256 (pss != 0) or ES256 with DER (der != 0) or raw R||S signatures. */

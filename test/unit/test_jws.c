@@ -58,20 +58,20 @@ int main(void)
     char *good, *tok, *big;
     const char *hdr_rsa = "{\"alg\":\"RS256\",\"kid\":\"r1\"}";
 
-    ks = keyset(p, apr_psprintf(p, "{\"keys\":[%s,%s]}", rsa_jwk(p, rsa, "r1"),
-                                ec_jwk(p, ec, "e1")));
+    ks = keyset(p,
+                apr_psprintf(p, "{\"keys\":[%s,%s]}", rsa_jwk(p, rsa, "r1"), ec_jwk(p, ec, "e1")));
     ok(ks && ks->nkeys == 2, "test key set with an RSA and an EC key");
 
     good = sign_token(p, rsa, hdr_rsa, PAYLOAD, 0, 0);
     is_int(check(p, good, ks, all), MAB_OK, "well-formed RS256 token verifies");
     is_int(check(p, good, ks, ps256), MAB_ERR_ALG, "RS256 outside the allow-list is refused");
     is_int(check(p, good, ks, rs256), MAB_OK, "RS256 inside the allow-list verifies");
-    is_int(check(p, sign_token(p, rsa, "{\"alg\":\"PS256\",\"kid\":\"r1\"}", PAYLOAD, 1, 0), ks,
-                 all),
-           MAB_OK, "PS256 token verifies with the same RSA key");
-    is_int(check(p, sign_token(p, rsa, "{\"alg\":\"PS256\",\"kid\":\"r1\"}", PAYLOAD, 0, 0), ks,
-                 all),
-           MAB_ERR_SIGNATURE, "PKCS#1 v1.5 signature labelled PS256 fails");
+    is_int(
+        check(p, sign_token(p, rsa, "{\"alg\":\"PS256\",\"kid\":\"r1\"}", PAYLOAD, 1, 0), ks, all),
+        MAB_OK, "PS256 token verifies with the same RSA key");
+    is_int(
+        check(p, sign_token(p, rsa, "{\"alg\":\"PS256\",\"kid\":\"r1\"}", PAYLOAD, 0, 0), ks, all),
+        MAB_ERR_SIGNATURE, "PKCS#1 v1.5 signature labelled PS256 fails");
 
     /* Structure. */
     is_int(parse(p, "abc.def", &jws), MAB_ERR_MALFORMED, "two parts are malformed");
@@ -114,9 +114,9 @@ int main(void)
            "alg NONE");
     is_int(parse(p, unsigned_token(p, "{\"alg\":\"nOnE\"}", "AAAA"), &jws), MAB_ERR_ALG,
            "alg nOnE");
-    is_int(parse(p, apr_pstrcat(p, signing_input(p, "{\"alg\":\"none\"}", PAYLOAD), ".", NULL),
-                 &jws),
-           MAB_ERR_MALFORMED, "alg none with an empty signature");
+    is_int(
+        parse(p, apr_pstrcat(p, signing_input(p, "{\"alg\":\"none\"}", PAYLOAD), ".", NULL), &jws),
+        MAB_ERR_MALFORMED, "alg none with an empty signature");
     is_int(parse(p, unsigned_token(p, "{\"alg\":\"rs256\"}", "AAAA"), &jws), MAB_ERR_ALG,
            "alg names are case-sensitive");
 
@@ -143,10 +143,10 @@ int main(void)
     }
 
     /* Keys carried by the token are never used: the attacker's own key signs. */
-    tok = sign_token(p, rsa2,
-                     apr_psprintf(p, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"jwk\":%s}",
-                                  rsa_jwk(p, rsa2, "r1")),
-                     PAYLOAD, 0, 0);
+    tok = sign_token(
+        p, rsa2,
+        apr_psprintf(p, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"jwk\":%s}", rsa_jwk(p, rsa2, "r1")),
+        PAYLOAD, 0, 0);
     is_int(check(p, tok, ks, all), MAB_ERR_SIGNATURE, "embedded jwk header is ignored");
     tok = sign_token(p, rsa2,
                      "{\"alg\":\"RS256\",\"jku\":\"https://evil.test/jwks\",\"x5u\":\"https://"
@@ -155,33 +155,35 @@ int main(void)
     is_int(check(p, tok, ks, all), MAB_ERR_SIGNATURE, "jku/x5u/x5c headers are ignored");
 
     /* kid tricks. */
-    is_int(check(p, sign_token(p, rsa, "{\"alg\":\"RS256\",\"kid\":\"../../../etc/passwd\"}",
-                               PAYLOAD, 0, 0),
+    is_int(check(p,
+                 sign_token(p, rsa, "{\"alg\":\"RS256\",\"kid\":\"../../../etc/passwd\"}", PAYLOAD,
+                            0, 0),
                  ks, all),
            MAB_ERR_NO_KEY, "path traversal kid finds no key");
-    is_int(check(p, sign_token(p, rsa, "{\"alg\":\"RS256\",\"kid\":\"r1' OR '1'='1\"}", PAYLOAD,
-                               0, 0),
+    is_int(check(p,
+                 sign_token(p, rsa, "{\"alg\":\"RS256\",\"kid\":\"r1' OR '1'='1\"}", PAYLOAD, 0, 0),
                  ks, all),
            MAB_ERR_NO_KEY, "injection kid finds no key");
     {
         char *longkid = apr_palloc(p, 5001);
         memset(longkid, 'k', 5000);
         longkid[5000] = '\0';
-        is_int(check(p, sign_token(p, rsa, apr_psprintf(p, "{\"alg\":\"RS256\",\"kid\":\"%s\"}",
-                                                         longkid),
-                                   PAYLOAD, 0, 0),
-                     ks, all),
-               MAB_ERR_NO_KEY, "5000-byte kid finds no key");
+        is_int(
+            check(p,
+                  sign_token(p, rsa, apr_psprintf(p, "{\"alg\":\"RS256\",\"kid\":\"%s\"}", longkid),
+                             PAYLOAD, 0, 0),
+                  ks, all),
+            MAB_ERR_NO_KEY, "5000-byte kid finds no key");
     }
-    is_int(check(p, sign_token(p, rsa, "{\"alg\":\"ES256\",\"kid\":\"r1\"}", PAYLOAD, 0, 0), ks,
-                 all),
-           MAB_ERR_NO_KEY, "kid of an RSA key with alg ES256: the key does not fit");
+    is_int(
+        check(p, sign_token(p, rsa, "{\"alg\":\"ES256\",\"kid\":\"r1\"}", PAYLOAD, 0, 0), ks, all),
+        MAB_ERR_NO_KEY, "kid of an RSA key with alg ES256: the key does not fit");
     is_int(check(p, sign_token(p, rsa2, hdr_rsa, PAYLOAD, 0, 0), ks, all), MAB_ERR_SIGNATURE,
            "right kid, other key's signature");
 
     /* Without kid: every fitting key is tried. */
-    ks_nokid = keyset(p, apr_psprintf(p, "{\"keys\":[%s,%s]}", rsa_jwk(p, rsa2, "a"),
-                                      rsa_jwk(p, rsa, "b")));
+    ks_nokid = keyset(
+        p, apr_psprintf(p, "{\"keys\":[%s,%s]}", rsa_jwk(p, rsa2, "a"), rsa_jwk(p, rsa, "b")));
     is_int(check(p, sign_token(p, rsa, "{\"alg\":\"RS256\"}", PAYLOAD, 0, 0), ks_nokid, all),
            MAB_OK, "no kid: the second fitting key verifies");
     is_int(check(p, sign_token(p, ec, "{\"alg\":\"ES256\"}", PAYLOAD, 0, 0), ks_nokid, all),
@@ -190,15 +192,15 @@ int main(void)
     /* ECDSA signature forms. */
     tok = sign_token(p, ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", PAYLOAD, 0, 0);
     is_int(check(p, tok, ks, all), MAB_OK, "ES256 raw R||S verifies");
-    is_int(check(p, sign_token(p, ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", PAYLOAD, 0, 1), ks,
-                 all),
-           MAB_ERR_SIGNATURE, "ES256 DER signature is refused");
+    is_int(
+        check(p, sign_token(p, ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", PAYLOAD, 0, 1), ks, all),
+        MAB_ERR_SIGNATURE, "ES256 DER signature is refused");
     {
         unsigned char zero[64] = {0}, order[64];
-        static const unsigned char n256[32] = {
-            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
-            0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+        static const unsigned char n256[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+                                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                               0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+                                               0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
         const char *hdr = "{\"alg\":\"ES256\",\"kid\":\"e1\"}";
 
         is_int(check(p, unsigned_token(p, hdr, mab_b64url_encode(p, zero, 64)), ks, all),

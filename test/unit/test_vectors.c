@@ -48,7 +48,7 @@ static int no_single_change_verifies(apr_pool_t *p, const char *compact, const m
 
 int main(void)
 {
-    static const char *const good[] = {"rfc7515_A2", "rfc7515_A3", "rfc7515_A4", "rfc7520_4_1",
+    static const char *const good[] = {"rfc7515_A2",  "rfc7515_A3",  "rfc7515_A4", "rfc7520_4_1",
                                        "rfc7520_4_2", "rfc7520_4_3", "rfc8037_A4"};
     apr_pool_t *p = test_setup();
     json_t *all = load_vectors();
@@ -81,8 +81,7 @@ int main(void)
                MAB_ERR_ALG, "rfc7520_4_4 (HS256) is refused by public-key verification");
         is_int(verify_compact(p, json_string_value(vector(all, "rfc7515_A5", "compact")), rsa),
                MAB_ERR_MALFORMED, "rfc7515_A5 (alg none, empty signature) is refused");
-        ok(verify_compact(p, json_string_value(vector(all, "rfc7515_E", "compact")), rsa)
-               != MAB_OK,
+        ok(verify_compact(p, json_string_value(vector(all, "rfc7515_E", "compact")), rsa) != MAB_OK,
            "rfc7515_E (alg none with an unknown crit, no signature) is refused");
         is_int(verify_compact(p, json_string_value(vector(all, "rfc7797_4_2", "compact")), rsa),
                MAB_ERR_MALFORMED, "rfc7797_4_2 (detached, b64 false) is refused");
