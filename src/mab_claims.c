@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <jansson.h>
 
@@ -213,6 +214,11 @@ static int scalar_matches(const json_t *v, const char *want)
     if (json_is_number(v)) {
         char *end;
         double d;
+        /* Plain decimal only: strtod alone would also take " 42", "0x2a" or "inf". */
+        if (strspn(want, "0123456789+-.eE") != strlen(want)
+            || !(apr_isdigit(*want) || *want == '-')) {
+            return 0;
+        }
         errno = 0;
         d = strtod(want, &end);
         return *want && *end == '\0' && errno == 0 && isfinite(d) && d == json_number_value(v);

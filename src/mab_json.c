@@ -17,7 +17,8 @@ static int depth_ok(const json_t *v, int depth)
     json_t *child;
     size_t i;
 
-    if (depth > MAB_MAX_JSON_DEPTH) {
+    /* Depth counts containers only: a scalar inside the deepest one adds no level. */
+    if ((json_is_object(v) || json_is_array(v)) && depth > MAB_MAX_JSON_DEPTH) {
         return 0;
     }
     if (json_is_object(v)) {
