@@ -23,8 +23,8 @@
 
 #define MAB_MUTEX_TYPE "auth-bearer-jwks"
 #define MAB_SLOT_SIZE (256 * 1024)
-#define MAB_FETCH_TIMEOUT_MS 5000
-#define MAB_REFETCH_INTERVAL 30
+/* After a failed fetch with no keys at all, the next try waits this long: a cold start
+ * with the issuer down answers 401 quickly instead of queueing on timeouts. */
 #define MAB_RETRY_INTERVAL 5
 
 mab_keycache_t *mab_glue_keycache;
@@ -54,6 +54,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
 {
     static int curl_ready;
     mab_keycache_opts_t opts;
+    mab_srv_conf_t *sconf;
     const char *err = NULL;
     apr_status_t rv;
 
@@ -77,9 +78,14 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MAB00003: cannot create the JWKS mutex");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    sconf = ap_get_module_config(s->module_config, &auth_bearer_module);
     opts.slot_size = MAB_SLOT_SIZE;
-    opts.fetch_timeout_ms = MAB_FETCH_TIMEOUT_MS;
-    opts.refetch_interval_s = MAB_REFETCH_INTERVAL;
+    opts.fetch_timeout_ms =
+        1000 * (sconf->fetch_timeout >= 0 ? sconf->fetch_timeout : MAB_DEFAULT_FETCH_TIMEOUT);
+    opts.refresh_min_s = sconf->refresh_min >= 0 ? sconf->refresh_min : MAB_DEFAULT_REFRESH_MIN;
+    opts.refresh_max_s = sconf->refresh_max >= 0 ? sconf->refresh_max : MAB_DEFAULT_REFRESH_MAX;
+    opts.refetch_interval_s =
+        sconf->refetch_interval >= 0 ? sconf->refetch_interval : MAB_DEFAULT_REFETCH_INTERVAL;
     opts.retry_interval_s = MAB_RETRY_INTERVAL;
     if (mab_keycache_init(mab_glue_keycache, pconf, jwks_mutex, &opts, &err) != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00004: %s", err);
@@ -295,9 +301,9 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     }
     ks = mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 0, &kerr);
     if (!ks) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "MAB00011: key set %s: %s", conf->jwks_uri,
-                      kerr);
-        return reject(st, MAB_ERR_NO_KEYS, kerr);
+        /* The failed fetch itself was logged at error level, once per attempt. */
+        return reject(st, MAB_ERR_NO_KEYS,
+                      apr_pstrcat(r->pool, mab_source_uri(conf->jwks), ": ", kerr, NULL));
     }
     err = mab_jws_verify_keyset(jws, ks, mab_conf_alg_mask(conf), &detail);
     if (err == MAB_ERR_NO_KEY && jws->kid) {
@@ -423,6 +429,6 @@ static void register_hooks(apr_pool_t *p)
 }
 
 AP_DECLARE_MODULE(auth_bearer) = {
-    STANDARD20_MODULE_STUFF, mab_create_dir_conf, mab_merge_dir_conf, NULL, NULL, mab_cmds,
+    STANDARD20_MODULE_STUFF, mab_create_dir_conf, mab_merge_dir_conf, mab_create_srv_conf, NULL, mab_cmds,
     register_hooks,          AP_MODULE_FLAG_NONE,
 };

@@ -46,6 +46,17 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return conf;
 }
 
+void *mab_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    mab_srv_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->refresh_min = -1;
+    conf->refresh_max = -1;
+    conf->refetch_interval = -1;
+    conf->fetch_timeout = -1;
+    return conf;
+}
+
 unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf)
 {
     return conf->alg_mask ? conf->alg_mask : mab_alg_default_mask();
@@ -108,7 +119,7 @@ static const char *set_jwks(cmd_parms *cmd, void *dconf, const char *arg)
         return "AuthBearerJWKS: module not initialised (is it loaded with LoadModule?)";
     }
     conf->jwks_uri = uri;
-    conf->jwks = mab_keycache_source(mab_glue_keycache, uri, MAB_DEFAULT_JWKS_TTL);
+    conf->jwks = mab_keycache_source(mab_glue_keycache, uri);
     return NULL;
 }
 
@@ -158,7 +169,69 @@ static const char *set_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *seconds(cmd_parms *cmd, const char *arg, long min, long max, long *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!*arg || *end || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds between %ld and %ld",
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = v;
+    return NULL;
+}
+
+/* The key cache is shared by the whole server: these belong to the main server only. */
+static mab_srv_conf_t *global_conf(cmd_parms *cmd, const char **err)
+{
+    *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    return ap_get_module_config(cmd->server->module_config, &auth_bearer_module);
+}
+
+static const char *set_refresh(cmd_parms *cmd, void *dconf, const char *min, const char *max)
+{
+    const char *err;
+    mab_srv_conf_t *conf = global_conf(cmd, &err);
+
+    if (err) {
+        return err;
+    }
+    if ((err = seconds(cmd, min, 1, 7 * 86400, &conf->refresh_min)) != NULL
+        || (err = seconds(cmd, max, 1, 7 * 86400, &conf->refresh_max)) != NULL) {
+        return err;
+    }
+    if (conf->refresh_min > conf->refresh_max) {
+        return "AuthBearerJWKSRefresh: the minimum is larger than the maximum";
+    }
+    return NULL;
+}
+
+static const char *set_refetch(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    mab_srv_conf_t *conf = global_conf(cmd, &err);
+
+    return err ? err : seconds(cmd, arg, 0, 86400, &conf->refetch_interval);
+}
+
+static const char *set_fetch_timeout(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    mab_srv_conf_t *conf = global_conf(cmd, &err);
+
+    return err ? err : seconds(cmd, arg, 1, 300, &conf->fetch_timeout);
+}
+
 const command_rec mab_cmds[] = {
+    AP_INIT_TAKE2("AuthBearerJWKSRefresh", set_refresh, NULL, RSRC_CONF,
+                  "bounds in seconds on how long a key set is used (default 300 86400; "
+                  "Cache-Control max-age within them, 3600 without one)"),
+    AP_INIT_TAKE1("AuthBearerJWKSRefetchInterval", set_refetch, NULL, RSRC_CONF,
+                  "an unknown kid refetches a key set at most once per this many seconds "
+                  "(default 30)"),
+    AP_INIT_TAKE1("AuthBearerFetchTimeout", set_fetch_timeout, NULL, RSRC_CONF,
+                  "seconds a key set fetch may take (default 5)"),
     AP_INIT_TAKE1("AuthBearerIssuer", set_issuer, NULL, OR_AUTHCFG,
                   "the exact iss value tokens must carry"),
     AP_INIT_ITERATE("AuthBearerAudience", add_audience, NULL, OR_AUTHCFG,

@@ -13,9 +13,13 @@ struct mab_keyset_t;
 typedef struct mab_keycache_t mab_keycache_t;
 typedef struct mab_source_t mab_source_t;
 
+#define MAB_JWKS_DEFAULT_TTL 3600
+
 typedef struct mab_keycache_opts_t {
     apr_size_t slot_size; /* bytes of JWKS one source may hold */
     long fetch_timeout_ms;
+    long refresh_min_s;      /* bounds on how long a fetched key set is used: */
+    long refresh_max_s;      /* Cache-Control max-age, or MAB_JWKS_DEFAULT_TTL */
     long refetch_interval_s; /* unknown kid: at most one fetch per interval */
     long retry_interval_s;   /* after a failed fetch */
 } mab_keycache_opts_t;
@@ -23,8 +27,8 @@ typedef struct mab_keycache_opts_t {
 /* Config time: one cache per configuration generation, allocated from pconf. */
 mab_keycache_t *mab_keycache_create(apr_pool_t *pconf);
 
-/* Config time: the source for uri (deduplicated) with the TTL its first user asked for. */
-mab_source_t *mab_keycache_source(mab_keycache_t *kc, const char *uri, long ttl_s);
+/* Config time: the source for uri, one per distinct uri. */
+mab_source_t *mab_keycache_source(mab_keycache_t *kc, const char *uri);
 const char *mab_source_uri(const mab_source_t *src);
 
 /* Parent, after configuration: the shared memory and the mutex that serialises fetches. */

@@ -14,7 +14,17 @@ extern module AP_MODULE_DECLARE_DATA auth_bearer_module;
 #define MAB_AUTH_TYPE "Bearer"
 #define MAB_DEFAULT_SKEW 30
 #define MAB_DEFAULT_USER_CLAIM "sub"
-#define MAB_DEFAULT_JWKS_TTL 3600
+#define MAB_DEFAULT_REFRESH_MIN 300
+#define MAB_DEFAULT_REFRESH_MAX 86400
+#define MAB_DEFAULT_REFETCH_INTERVAL 30
+#define MAB_DEFAULT_FETCH_TIMEOUT 5
+
+/* Server-wide settings; only the main server's are used (the key cache is global). */
+typedef struct {
+    long refresh_min, refresh_max; /* -1 unset */
+    long refetch_interval;
+    long fetch_timeout;
+} mab_srv_conf_t;
 
 typedef struct {
     const char *issuer;
@@ -44,6 +54,7 @@ extern struct mab_keycache_t *mab_glue_keycache;
 extern const command_rec mab_cmds[];
 
 void *mab_create_dir_conf(apr_pool_t *p, char *dir);
+void *mab_create_srv_conf(apr_pool_t *p, server_rec *s);
 void *mab_merge_dir_conf(apr_pool_t *p, void *base, void *add);
 unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf);
 

@@ -47,7 +47,8 @@ json_t *mab_json_parse_object(apr_pool_t *p, const void *buf, apr_size_t len, co
     /* Without JSON_ALLOW_NUL jansson refuses \u0000; it always validates UTF-8. */
     v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!v) {
-        *detail = apr_psprintf(p, "invalid JSON: %s", jerr.text);
+        /* jerr.text can quote the input; a position is enough and leaks nothing. */
+        *detail = apr_psprintf(p, "invalid JSON at byte %d", jerr.position);
         return NULL;
     }
     if (!json_is_object(v)) {

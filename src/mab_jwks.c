@@ -14,8 +14,8 @@ mab_keyset_t *mab_jwks_parse(apr_pool_t *p, const char *buf, apr_size_t len, con
 
     doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
-        *reason = apr_psprintf(p, "key set is not valid JSON (%s at offset %d)", jerr.text,
-                               jerr.position);
+        *reason =
+            apr_psprintf(p, "key set is not valid JSON (%s, at byte %d)", jerr.text, jerr.position);
         return NULL;
     }
     keys = json_object_get(doc, "keys");

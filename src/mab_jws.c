@@ -93,6 +93,7 @@ mab_err_e mab_jws_parse(apr_pool_t *p, const char *token, apr_size_t len, apr_si
     unsigned char *hdr;
     apr_size_t hdr_len;
     mab_jws_t *jws;
+    mab_err_e rv;
 
     *detail = NULL;
     if (len > max_size) {
@@ -117,6 +118,12 @@ mab_err_e mab_jws_parse(apr_pool_t *p, const char *token, apr_size_t len, apr_si
         *detail = apr_pstrcat(p, "header: ", *detail, NULL);
         return MAB_ERR_MALFORMED;
     }
+    /* Handed out before the header is judged, so a refusal can still name kid and alg. */
+    *out = jws;
+    rv = check_header(jws, p, detail);
+    if (rv != MAB_OK) {
+        return rv;
+    }
     if (mab_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1), &jws->payload,
                           &jws->payload_len)
         != 0) {
@@ -125,15 +132,17 @@ mab_err_e mab_jws_parse(apr_pool_t *p, const char *token, apr_size_t len, apr_si
     }
     if (mab_b64url_decode(p, dot2 + 1, len - (apr_size_t)(dot2 + 1 - token), &jws->sig,
                           &jws->sig_len)
-            != 0
-        || jws->sig_len == 0) {
+        != 0) {
         *detail = "signature is not base64url";
+        return MAB_ERR_MALFORMED;
+    }
+    if (jws->sig_len == 0) {
+        *detail = "signature is empty";
         return MAB_ERR_MALFORMED;
     }
     jws->signing_input = token;
     jws->signing_input_len = (apr_size_t)(dot2 - token);
-    *out = jws;
-    return check_header(jws, p, detail);
+    return MAB_OK;
 }
 
 /* RFC 7518 §3.4: R and S, each exactly the curve's size, in (0, order). OpenSSL wants

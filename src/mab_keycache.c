@@ -35,7 +35,6 @@ typedef struct {
 struct mab_source_t {
     mab_keycache_t *kc;
     const char *uri;
-    long ttl_s;
     int slot;
     /* per process, after fork */
     apr_thread_mutex_t *lock;
@@ -67,7 +66,7 @@ mab_keycache_t *mab_keycache_create(apr_pool_t *pconf)
     return kc;
 }
 
-mab_source_t *mab_keycache_source(mab_keycache_t *kc, const char *uri, long ttl_s)
+mab_source_t *mab_keycache_source(mab_keycache_t *kc, const char *uri)
 {
     mab_source_t *src;
     int i;
@@ -75,16 +74,12 @@ mab_source_t *mab_keycache_source(mab_keycache_t *kc, const char *uri, long ttl_
     for (i = 0; i < kc->sources->nelts; i++) {
         src = APR_ARRAY_IDX(kc->sources, i, mab_source_t *);
         if (strcmp(src->uri, uri) == 0) {
-            if (ttl_s < src->ttl_s) {
-                src->ttl_s = ttl_s; /* the most demanding user wins */
-            }
             return src;
         }
     }
     src = apr_pcalloc(kc->pconf, sizeof(*src));
     src->kc = kc;
     src->uri = apr_pstrdup(kc->pconf, uri);
-    src->ttl_s = ttl_s;
     src->slot = kc->sources->nelts;
     APR_ARRAY_PUSH(kc->sources, mab_source_t *) = src;
     return src;
@@ -254,6 +249,21 @@ static void record_failure(slot_hdr_t *hdr, const char *uri, apr_uint32_t now, l
             hdr->gen ? " (keeping the previous keys)" : " (no keys yet: tokens are refused)");
 }
 
+/* How long a fetched key set is used: the issuer's Cache-Control max-age, or an hour
+ * when it sends none, always within the configured bounds. */
+static long keep_for(const mab_keycache_opts_t *opts, long max_age)
+{
+    long ttl = max_age >= 0 ? max_age : MAB_JWKS_DEFAULT_TTL;
+
+    if (ttl < opts->refresh_min_s) {
+        ttl = opts->refresh_min_s;
+    }
+    if (ttl > opts->refresh_max_s) {
+        ttl = opts->refresh_max_s;
+    }
+    return ttl;
+}
+
 /* Under the global mutex: fetch, check and store a new generation. Returns the parsed
  * set (so this process need not parse it again) or NULL. */
 static local_set_t *fetch_and_store(mab_source_t *src, slot_hdr_t *hdr, apr_uint32_t now,
@@ -294,7 +304,7 @@ static local_set_t *fetch_and_store(mab_source_t *src, slot_hdr_t *hdr, apr_uint
     memcpy(data, body, len);
     hdr->len = (apr_uint32_t)len;
     hdr->fetched_at = now;
-    hdr->expires_at = now + (apr_uint32_t)src->ttl_s;
+    hdr->expires_at = now + (apr_uint32_t)keep_for(&kc->opts, max_age);
     hdr->last_error[0] = '\0';
     *gen_out = hdr->gen + 1 ? hdr->gen + 1 : 1;
     /* Published last: a process that sees the new gen finds the bytes already there. */
@@ -392,7 +402,7 @@ const mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_
                 }
             }
             if (!set && gen == 0) {
-                *err = apr_pstrcat(pool, "no keys available: ", hdr->last_error, NULL);
+                *err = apr_pstrdup(pool, hdr->last_error[0] ? hdr->last_error : "never fetched");
             }
             apr_global_mutex_unlock(kc->mutex);
         }

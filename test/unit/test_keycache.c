@@ -57,7 +57,7 @@ int main(void)
     apr_global_mutex_t *mutex = NULL;
     mab_keycache_t *kc;
     mab_source_t *src, *src_again, *src_missing;
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 30, 5};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5};
     const mab_keyset_t *ks;
     char *set1, *set2;
     pid_t pid;
@@ -74,9 +74,9 @@ int main(void)
     write_file(p, path, set1);
 
     kc = mab_keycache_create(p);
-    src = mab_keycache_source(kc, path, 3600);
-    src_again = mab_keycache_source(kc, path, 3600);
-    src_missing = mab_keycache_source(kc, missing, 3600);
+    src = mab_keycache_source(kc, path);
+    src_again = mab_keycache_source(kc, path);
+    src_missing = mab_keycache_source(kc, missing);
     ok(src == src_again, "the same URI is one source");
     apr_global_mutex_create(&mutex, apr_pstrcat(p, dir, "/lock", NULL), APR_LOCK_DEFAULT, p);
     is_int(mab_keycache_init(kc, p, mutex, &opts, &err), 0, "shared memory and mutex set up");
@@ -131,7 +131,7 @@ int main(void)
     /* A source that cannot be read: refused with a reason, never a crash. */
     apr_pool_create(&req, p);
     ks = mab_keycache_get(kc, src_missing, req, 0, &err);
-    ok(ks == NULL && err && strstr(err, "no keys available"), "missing source: no keys, reason");
+    ok(ks == NULL && err && strstr(err, "cannot open"), "missing source: no keys, reason");
     ks = mab_keycache_get(kc, src_missing, req, 0, &err);
     ok(ks == NULL, "missing source again: still refused (retry interval)");
     apr_pool_destroy(req);

@@ -1,0 +1,20 @@
+#!/usr/bin/perl
+# The Auth0 "messages" API quickstart, as a CGI program: one JSON message per endpoint.
+use strict;
+use warnings;
+
+my %message = (
+    public  => "Hello from a public endpoint! You don't need to be authenticated to see this.",
+    private => "Hello from a private endpoint! You need to be authenticated to see this.",
+    'private-scoped' => "Hello from a private endpoint! You need to be authenticated and have a "
+                      . "scope of read:messages to see this.",
+);
+my ($which) = ($ENV{REQUEST_URI} // '') =~ m{^/api/([a-z-]+)};
+my $msg = defined $which ? $message{$which} : undef;
+unless (defined $msg) {
+    print "Status: 404 Not Found\r\nContent-Type: application/json\r\n\r\n",
+          qq({"message":"Not found"}\n);
+    exit 0;
+}
+(my $json = $msg) =~ s/(["\\])/\\$1/g;
+print "Content-Type: application/json\r\n\r\n", qq({"message":"$json"}\n);

@@ -1,0 +1,25 @@
+package MAB::TestRun;
+# Apache::TestRun for mod_auth_bearer's suite. Differences from the stock class:
+#  - runs as root: Apache::Test 1.43 refuses (check_runtime_user), yet httpd itself is fine being
+#    started by root — it then serves as User nobody (Apache::TestConfig::default_user), which is
+#    what a CI container needs. test/run-apache-tests makes sure that user can read test/t.
+#  - makes sure a CGI module is loaded (Debian's mods-enabled, which Apache::Test inherits,
+#    enables neither mod_cgi nor mod_cgid): mod_cgid for threaded MPMs, mod_cgi for prefork.
+use strict;
+use warnings;
+use parent 'Apache::TestRun';
+
+sub check_runtime_user { 1 }
+
+sub configure {
+    my $self = shift;
+    my $cfg  = $self->{test_config};
+    my $cgi  = ($cfg->{server}->{mpm} // '') eq 'prefork' ? 'mod_cgi.so' : 'mod_cgid.so';
+    unless ($cfg->{modules}->{'mod_cgi.c'} || $cfg->{modules}->{'mod_cgid.c'}) {
+        $cfg->find_and_load_module($cgi)
+            or die "cannot find $cgi (looked in apxs LIBEXECDIR)\n";
+    }
+    $self->SUPER::configure(@_);
+}
+
+1;
