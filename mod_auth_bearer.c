@@ -66,6 +66,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    mab_check_sections(s, ptemp);
     if (!curl_ready) {
         if (mab_fetch_global_init() != 0) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00001: libcurl initialisation failed");

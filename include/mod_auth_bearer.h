@@ -66,4 +66,7 @@ void mab_export_env(request_rec *r, const mab_req_t *st);
 
 void mab_register_authz_providers(apr_pool_t *p);
 
+/* Warns at startup about Bearer sections missing a required directive. */
+void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp);
+
 #endif
