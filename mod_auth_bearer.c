@@ -429,7 +429,15 @@ static void register_hooks(apr_pool_t *p)
     mab_register_authz_providers(p);
 }
 
+/* clang-format off */
 AP_DECLARE_MODULE(auth_bearer) = {
-    STANDARD20_MODULE_STUFF, mab_create_dir_conf, mab_merge_dir_conf, mab_create_srv_conf, NULL, mab_cmds,
-    register_hooks,          AP_MODULE_FLAG_NONE,
+    STANDARD20_MODULE_STUFF,
+    mab_create_dir_conf,  /* per-directory config */
+    mab_merge_dir_conf,   /* merged down the URL space */
+    mab_create_srv_conf,  /* server-wide key cache settings */
+    NULL,                 /* only the main server's are used */
+    mab_cmds,
+    register_hooks,
+    AP_MODULE_FLAG_NONE,
 };
+/* clang-format on */
