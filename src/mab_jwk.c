@@ -304,9 +304,35 @@ mab_key_t *mab_jwk_import(apr_pool_t *p, json_t *jwk, const char **reason)
     return key;
 }
 
+static apr_status_t secret_cleanup(void *data)
+{
+    mab_key_t *key = data;
+
+    OPENSSL_cleanse((void *)key->secret, key->secret_len);
+    return APR_SUCCESS;
+}
+
+mab_key_t *mab_jwk_secret(apr_pool_t *p, const unsigned char *secret, apr_size_t len)
+{
+    mab_key_t *key = apr_pcalloc(p, sizeof(*key));
+
+    key->kty = "oct";
+    key->secret = apr_pmemdup(p, secret, len);
+    key->secret_len = len;
+    apr_pool_cleanup_register(p, key, secret_cleanup, apr_pool_cleanup_null);
+    return key;
+}
+
 int mab_jwk_fits_alg(const mab_key_t *key, const mab_alg_t *alg)
 {
-    if (!key || !alg || !key->pkey) {
+    if (!key || !alg || !(key->pkey || key->secret)) {
+        return 0;
+    }
+    if (alg->family == MAB_FAMILY_HMAC) {
+        return key->secret && strcmp(key->kty, "oct") == 0
+               && key->secret_len >= (apr_size_t)EVP_MD_get_size(EVP_get_digestbyname(alg->digest));
+    }
+    if (!key->pkey) {
         return 0;
     }
     if (key->alg && strcmp(key->alg, alg->name) != 0) {

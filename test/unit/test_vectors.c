@@ -2,6 +2,8 @@
  * verifies with its published key and fails once any single character changes. */
 #include <openssl/crypto.h>
 
+#include "mab_alg.h"
+#include "mab_b64.h"
 #include "mab_jwk.h"
 #include "mab_jws.h"
 #include "tap.h"
@@ -71,14 +73,35 @@ int main(void)
            name);
     }
 
-    /* HMAC vectors: the public-key verifier refuses the algorithm outright. */
+    /* HMAC vectors: they verify with the published secret given as an admin's secret, and
+     * never with a public key, nor with a secret that arrives as a JWK. */
     {
+        static const char *const hmac[] = {"rfc7515_A1", "rfc7520_4_4"};
         const char *why = NULL;
         mab_key_t *rsa = mab_jwk_import(p, vector(all, "rfc7515_A2", "jwk"), &why);
-        is_int(verify_compact(p, json_string_value(vector(all, "rfc7515_A1", "compact")), rsa),
-               MAB_ERR_ALG, "rfc7515_A1 (HS256) is refused by public-key verification");
-        is_int(verify_compact(p, json_string_value(vector(all, "rfc7520_4_4", "compact")), rsa),
-               MAB_ERR_ALG, "rfc7520_4_4 (HS256) is refused by public-key verification");
+
+        for (i = 0; i < sizeof(hmac) / sizeof(hmac[0]); i++) {
+            const char *name = hmac[i];
+            const char *compact = json_string_value(vector(all, name, "compact"));
+            json_t *k = json_object_get(vector(all, name, "jwk"), "k");
+            unsigned char *raw = NULL;
+            apr_size_t raw_len = 0;
+            mab_key_t *secret;
+
+            mab_b64url_decode(p, json_string_value(k), json_string_length(k), &raw, &raw_len);
+            secret = mab_jwk_secret(p, raw, raw_len);
+            is_int(verify_compact(p, compact, secret), MAB_OK,
+                   "%s: verifies with the published secret", name);
+            ok(no_single_change_verifies(p, compact, secret),
+               "%s: no single-character change verifies", name);
+            is_int(verify_compact(p, compact, rsa), MAB_ERR_NO_KEY,
+                   "%s: an RSA public key never verifies HMAC", name);
+            ok(mab_jwk_import(p, vector(all, name, "jwk"), &why) == NULL,
+               "%s: the oct JWK itself is refused as a key-set key", name);
+        }
+        ok(!mab_jwk_fits_alg(mab_jwk_secret(p, (const unsigned char *)"short", 5),
+                             mab_alg_find("HS256")),
+           "a secret shorter than the hash output does not fit HS256");
         is_int(verify_compact(p, json_string_value(vector(all, "rfc7515_A5", "compact")), rsa),
                MAB_ERR_ALG, "rfc7515_A5 (alg none, empty signature) is refused");
         ok(verify_compact(p, json_string_value(vector(all, "rfc7515_E", "compact")), rsa) != MAB_OK,
