@@ -7,6 +7,8 @@
 
 struct json_t;
 
+#define MAB_MAX_NUMERIC_DATE 253402300799.0 /* 9999-12-31T23:59:59Z */
+
 /* What a location requires of an access token's registered claims. */
 typedef struct mab_claim_policy_t {
     const char *issuer;                  /* exact match */
@@ -14,6 +16,7 @@ typedef struct mab_claim_policy_t {
     int audience_any;                    /* AuthBearerAudience * */
     long skew;                           /* seconds of leeway for exp/nbf/iat */
     long long now;                       /* seconds since the epoch */
+    int access_token_jwt;                /* RFC 9068: sub, client_id, iat, jti and aud required */
 } mab_claim_policy_t;
 
 /* Parses the payload as a JSON object (strict: no duplicate names, no NUL, bounded

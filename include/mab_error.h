@@ -19,6 +19,9 @@ typedef enum {
     MAB_ERR_AUDIENCE,
     MAB_ERR_USER_CLAIM,
     MAB_ERR_NO_KEYS,
+    MAB_ERR_CRIT,
+    MAB_ERR_TOKEN_TYPE,
+    MAB_ERR_MISSING_CLAIM,
     MAB_ERR__COUNT
 } mab_err_e;
 

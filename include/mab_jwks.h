@@ -18,4 +18,9 @@ typedef struct mab_keyset_t {
 mab_keyset_t *mab_jwks_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char *source,
                              const char **reason);
 
+/* The same; log_skipped 0 keeps quiet about skipped keys, for a process that parses a
+ * generation another process fetched (and already logged). */
+mab_keyset_t *mab_jwks_parse_ex(apr_pool_t *p, const char *buf, apr_size_t len, const char *source,
+                                int log_skipped, const char **reason);
+
 #endif

@@ -28,7 +28,8 @@ static int numeric_date(const json_t *claims, const char *name, double *out)
         return -1;
     }
     *out = json_number_value(v);
-    if (!isfinite(*out)) {
+    /* Dates before 1970 or after 9999-12-31 are overflow tricks, not real tokens. */
+    if (!isfinite(*out) || *out < 0 || *out > MAB_MAX_NUMERIC_DATE) {
         return -1;
     }
     return 1;
@@ -73,6 +74,34 @@ static int audience_well_formed(const json_t *aud)
         }
     }
     return 1;
+}
+
+/* RFC 9068 §2.2: what every JWT access token carries (iss and exp are checked above). */
+static mab_err_e at_jwt_claims(const json_t *claims, apr_pool_t *p, const char **detail)
+{
+    static const char *const strings[] = {"sub", "client_id", "jti"};
+    size_t i;
+
+    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        const json_t *v = json_object_get(claims, strings[i]);
+        if (!v) {
+            *detail = apr_psprintf(p, "RFC 9068 access tokens need a %s claim", strings[i]);
+            return MAB_ERR_MISSING_CLAIM;
+        }
+        if (!json_is_string(v)) {
+            *detail = apr_psprintf(p, "%s is not a string", strings[i]);
+            return MAB_ERR_CLAIM_TYPE;
+        }
+    }
+    if (!json_object_get(claims, "iat")) {
+        *detail = "RFC 9068 access tokens need an iat claim";
+        return MAB_ERR_MISSING_CLAIM;
+    }
+    if (!json_object_get(claims, "aud")) {
+        *detail = "RFC 9068 access tokens need an aud claim";
+        return MAB_ERR_MISSING_CLAIM;
+    }
+    return MAB_OK;
 }
 
 mab_err_e mab_claims_validate(const json_t *claims, const mab_claim_policy_t *pol, apr_pool_t *p,
@@ -137,6 +166,9 @@ mab_err_e mab_claims_validate(const json_t *claims, const mab_claim_policy_t *po
     if (!pol->audience_any && (!aud || !audience_matches(aud, pol))) {
         *detail = aud ? "aud does not contain a configured audience" : "token has no aud";
         return MAB_ERR_AUDIENCE;
+    }
+    if (pol->access_token_jwt) {
+        return at_jwt_claims(claims, p, detail);
     }
     return MAB_OK;
 }

@@ -17,6 +17,9 @@ static const char *const descriptions[MAB_ERR__COUNT] = {
     [MAB_ERR_AUDIENCE] = "audience mismatch",
     [MAB_ERR_USER_CLAIM] = "missing user claim",
     [MAB_ERR_NO_KEYS] = "no keys available",
+    [MAB_ERR_CRIT] = "unsupported critical header",
+    [MAB_ERR_TOKEN_TYPE] = "wrong token type",
+    [MAB_ERR_MISSING_CLAIM] = "missing required claim",
 };
 
 const char *mab_err_desc(mab_err_e err)

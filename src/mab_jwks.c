@@ -7,6 +7,12 @@
 mab_keyset_t *mab_jwks_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char *source,
                              const char **reason)
 {
+    return mab_jwks_parse_ex(p, buf, len, source, 1, reason);
+}
+
+mab_keyset_t *mab_jwks_parse_ex(apr_pool_t *p, const char *buf, apr_size_t len, const char *source,
+                                int log_skipped, const char **reason)
+{
     json_error_t jerr;
     json_t *doc, *keys, *jwk;
     mab_keyset_t *ks = NULL;
@@ -30,17 +36,21 @@ mab_keyset_t *mab_jwks_parse(apr_pool_t *p, const char *buf, apr_size_t len, con
         mab_key_t *key;
 
         if (ks->nkeys == MAB_MAX_JWKS_KEYS) {
-            mab_log(MAB_LOG_WARNING,
-                    "MAB00020: %s: key set has more than %d keys; the rest are ignored", source,
-                    MAB_MAX_JWKS_KEYS);
+            if (log_skipped) {
+                mab_log(MAB_LOG_WARNING,
+                        "MAB00020: %s: key set has more than %d keys; the rest are ignored", source,
+                        MAB_MAX_JWKS_KEYS);
+            }
             ks->nskipped += (int)(json_array_size(keys) - i);
             break;
         }
         key = mab_jwk_import(p, jwk, &why);
         if (!key) {
             json_t *kid = json_object_get(jwk, "kid");
-            mab_log(MAB_LOG_WARNING, "MAB00021: %s: skipping key #%d (kid=%s): %s", source, (int)i,
-                    json_is_string(kid) ? json_string_value(kid) : "-", why);
+            if (log_skipped) {
+                mab_log(MAB_LOG_WARNING, "MAB00021: %s: skipping key #%d (kid=%s): %s", source,
+                        (int)i, json_is_string(kid) ? json_string_value(kid) : "-", why);
+            }
             ks->nskipped++;
             continue;
         }

@@ -1,4 +1,5 @@
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 #include <jansson.h>
@@ -71,7 +72,7 @@ static mab_err_e check_header(mab_jws_t *jws, apr_pool_t *p, const char **detail
     }
     if (json_object_get(h, "crit")) {
         *detail = "crit names an extension this module does not implement";
-        return MAB_ERR_MALFORMED;
+        return MAB_ERR_CRIT;
     }
     if (json_object_get(h, "b64")) {
         *detail = "b64 header (RFC 7797) is not supported";
@@ -201,4 +202,17 @@ const char *mab_jws_fingerprint(apr_pool_t *p, const char *token, apr_size_t len
         return "-";
     }
     return apr_psprintf(p, "%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
+}
+
+int mab_jws_typ_is(const mab_jws_t *jws, const char *media_type)
+{
+    const char *typ = jws->typ;
+
+    if (!typ) {
+        return 0;
+    }
+    if (strncasecmp(typ, "application/", 12) == 0) {
+        typ += 12;
+    }
+    return ascii_ieq(typ, media_type);
 }

@@ -215,7 +215,7 @@ static void install(mab_source_t *src, local_set_t *set, apr_uint32_t gen)
     unlock_local(src);
 }
 
-static local_set_t *parse_set(mab_source_t *src, const char *buf, apr_size_t len,
+static local_set_t *parse_set(mab_source_t *src, const char *buf, apr_size_t len, int log_skipped,
                               apr_pool_t *err_pool, const char **err)
 {
     apr_pool_t *pool = new_private_pool();
@@ -227,7 +227,7 @@ static local_set_t *parse_set(mab_source_t *src, const char *buf, apr_size_t len
     }
     set = apr_pcalloc(pool, sizeof(*set));
     set->pool = pool;
-    set->ks = mab_jwks_parse(pool, buf, len, src->uri, err);
+    set->ks = mab_jwks_parse_ex(pool, buf, len, src->uri, log_skipped, err);
     if (!set->ks) {
         *err = apr_pstrdup(err_pool, *err); /* outlives the pool it came from */
         apr_pool_destroy(pool);
@@ -296,7 +296,7 @@ static local_set_t *fetch_and_store(mab_source_t *src, slot_hdr_t *hdr, apr_uint
         record_failure(hdr, src->uri, now, kc->opts.retry_interval_s, why);
         goto cleanup;
     }
-    set = parse_set(src, body, len, tmp, &why);
+    set = parse_set(src, body, len, 1, tmp, &why);
     if (!set) {
         record_failure(hdr, src->uri, now, kc->opts.retry_interval_s, why);
         goto cleanup;
@@ -422,7 +422,8 @@ const mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_
 
     if (copy) {
         const char *why = NULL;
-        set = parse_set(src, copy, copy_len, pool, &why);
+        /* The fetching process already logged the keys it skipped. */
+        set = parse_set(src, copy, copy_len, 0, pool, &why);
         if (!set) {
             mab_log(MAB_LOG_ERR, "MAB00032: cached key set %s does not parse: %s", src->uri, why);
         }

@@ -210,6 +210,43 @@ static void test_parse(apr_pool_t *p)
     ok(c == NULL, "5000 open brackets: refused");
 }
 
+/* RFC 9068 (AuthBearerTokenType at+jwt): the claims every JWT access token carries. */
+static void test_at_jwt(apr_pool_t *p)
+{
+    mab_claim_policy_t pol = policy(p);
+    const char *d = NULL;
+    const char *base = "\"iss\":\"" ISS "\",\"aud\":\"api\",\"iat\":1700000000";
+
+    pol.access_token_jwt = 1;
+    is_int(validate_pol(p, &pol, &d,
+                        "{\"exp\":%lld,%s,\"sub\":\"u\",\"client_id\":\"c\","
+                        "\"jti\":\"j\"}",
+                        NOW + 60, base),
+           MAB_OK, "at+jwt: sub, client_id, iat, jti, aud present: OK");
+    is_int(
+        validate_pol(p, &pol, &d, "{\"exp\":%lld,%s,\"sub\":\"u\",\"jti\":\"j\"}", NOW + 60, base),
+        MAB_ERR_MISSING_CLAIM, "at+jwt: no client_id");
+    is_int(validate_pol(p, &pol, &d, "{\"exp\":%lld,%s,\"client_id\":\"c\",\"jti\":\"j\"}",
+                        NOW + 60, base),
+           MAB_ERR_MISSING_CLAIM, "at+jwt: no sub");
+    is_int(validate_pol(p, &pol, &d,
+                        "{\"exp\":%lld,%s,\"sub\":\"u\",\"client_id\":\"c\","
+                        "\"jti\":7}",
+                        NOW + 60, base),
+           MAB_ERR_CLAIM_TYPE, "at+jwt: jti not a string");
+    is_int(validate_pol(p, &pol, &d,
+                        "{\"exp\":%lld,\"iss\":\"" ISS "\",\"aud\":\"api\","
+                        "\"sub\":\"u\",\"client_id\":\"c\",\"jti\":\"j\"}",
+                        NOW + 60),
+           MAB_ERR_MISSING_CLAIM, "at+jwt: no iat");
+    pol.audience_any = 1;
+    is_int(validate_pol(p, &pol, &d,
+                        "{\"exp\":%lld,\"iss\":\"" ISS "\",\"iat\":1,\"sub\":\"u\","
+                        "\"client_id\":\"c\",\"jti\":\"j\"}",
+                        NOW + 60),
+           MAB_ERR_MISSING_CLAIM, "at+jwt: aud required even with AuthBearerAudience *");
+}
+
 static void test_validate(apr_pool_t *p)
 {
     mab_claim_policy_t pol = policy(p);
@@ -243,8 +280,14 @@ static void test_validate(apr_pool_t *p)
            "now == exp + skew: EXPIRED");
     is_int(validate_pol(p, &pol, &d, "{\"exp\":%lld.5,%s}", NOW - SKEW, ok_tail), MAB_OK,
            "fractional exp half a second inside the skew: OK");
-    is_int(validate_pol(p, &pol, &d, "{\"exp\":1e300,%s}", ok_tail), MAB_OK,
-           "exp far in the future (1e300): OK");
+    is_int(validate_pol(p, &pol, &d, "{\"exp\":1e300,%s}", ok_tail), MAB_ERR_CLAIM_TYPE,
+           "exp 1e300 (past year 9999) is an overflow trick: claim type");
+    is_int(validate_pol(p, &pol, &d, "{\"exp\":253402300800,%s}", ok_tail), MAB_ERR_CLAIM_TYPE,
+           "exp one second past 9999-12-31: claim type");
+    is_int(validate_pol(p, &pol, &d, "{\"exp\":253402300799,%s}", ok_tail), MAB_OK,
+           "exp at 9999-12-31T23:59:59Z: OK");
+    is_int(validate_pol(p, &pol, &d, "{\"exp\":%lld,\"nbf\":-1,%s}", NOW + 100, ok_tail),
+           MAB_ERR_CLAIM_TYPE, "negative nbf: claim type");
     {
         mab_claim_policy_t no_skew = pol;
         no_skew.skew = 0;
@@ -553,5 +596,6 @@ int main(void)
     test_match(p);
     test_env(p);
     apr_pool_destroy(p);
+    test_at_jwt(p);
     return tap_done();
 }

@@ -91,7 +91,7 @@ int main(void)
            "alg that is not a string is malformed");
     is_int(parse(p, unsigned_token(p, "{\"alg\":\"RS256\",\"crit\":[\"exp\"],\"exp\":1}", "AAAA"),
                  &jws),
-           MAB_ERR_MALFORMED, "unknown crit is refused");
+           MAB_ERR_CRIT, "unknown crit is refused");
     is_int(parse(p, unsigned_token(p, "{\"alg\":\"RS256\",\"b64\":false}", "AAAA"), &jws),
            MAB_ERR_MALFORMED, "b64 false is refused");
     is_int(parse(p, unsigned_token(p, "{\"alg\":\"RS256\",\"zip\":\"DEF\"}", "AAAA"), &jws),
@@ -232,6 +232,29 @@ int main(void)
         parse(p, tok, &jws);
         ok(mab_claims_parse(p, jws->payload, jws->payload_len, &detail) == NULL,
            "nested JWT: payload is not accepted as claims");
+    }
+
+    /* typ for AuthBearerTokenType at+jwt (RFC 9068 §2.1, RFC 7515 §4.1.9). */
+    {
+        static const struct {
+            const char *typ;
+            int want;
+        } typs[] = {
+            {"at+jwt", 1}, {"AT+JWT", 1},  {"application/at+jwt", 1}, {"Application/At+Jwt", 1},
+            {"JWT", 0},    {"at+jwt2", 0}, {"application/", 0},       {"xapplication/at+jwt", 0}};
+        size_t k;
+
+        for (k = 0; k < sizeof(typs) / sizeof(typs[0]); k++) {
+            parse(p,
+                  unsigned_token(p,
+                                 apr_psprintf(p, "{\"alg\":\"RS256\",\"typ\":\"%s\"}", typs[k].typ),
+                                 "AAAA"),
+                  &jws);
+            is_int(mab_jws_typ_is(jws, "at+jwt"), typs[k].want, "typ %s %s at+jwt", typs[k].typ,
+                   typs[k].want ? "is" : "is not");
+        }
+        parse(p, unsigned_token(p, "{\"alg\":\"RS256\"}", "AAAA"), &jws);
+        is_int(mab_jws_typ_is(jws, "at+jwt"), 0, "no typ is not at+jwt");
     }
 
     EVP_PKEY_free(rsa);
