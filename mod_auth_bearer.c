@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "mab_alg.h"
 #include "mab_claims.h"
 #include "mab_fetch.h"
 #include "mab_jws.h"
@@ -225,31 +226,59 @@ static int query_has_token(const request_rec *r)
     return 0;
 }
 
-static const char *missing_directive(const mab_dir_conf_t *conf)
+/* HMAC tokens are checked with the admin's secret only; everything else with the key
+ * set. The allow-list is applied first either way. */
+static mab_err_e verify_signature(request_rec *r, const mab_dir_conf_t *conf, const mab_jws_t *jws,
+                                  const char **detail)
 {
-    if (!conf->issuer) {
-        return "AuthBearerIssuer";
+    unsigned mask = mab_conf_alg_mask(conf);
+    const mab_keyset_t *ks;
+    const char *kerr = NULL;
+    mab_err_e err;
+
+    if (!(jws->alg->bit & mask)) {
+        *detail = "alg is not in the allow-list";
+        return MAB_ERR_ALG;
     }
-    if (!conf->audiences && conf->audience_any != 1) {
-        return "AuthBearerAudience";
+    if (jws->alg->family == MAB_FAMILY_HMAC) {
+        if (!conf->secret) {
+            *detail = "HMAC token but no AuthBearerSharedSecret here";
+            return MAB_ERR_ALG;
+        }
+        err = mab_jws_verify_key(jws, conf->secret, detail);
+        return err == MAB_ERR_NO_KEY ? MAB_ERR_ALG : err;
     }
     if (!conf->jwks) {
-        return "AuthBearerJWKS";
+        *detail = "asymmetric token but no AuthBearerJWKS here";
+        return MAB_ERR_NO_KEY;
     }
-    return NULL;
+    ks = mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 0, &kerr);
+    if (!ks) {
+        /* The failed fetch itself was logged at error level, once per attempt. */
+        *detail = apr_pstrcat(r->pool, mab_source_uri(conf->jwks), ": ", kerr, NULL);
+        return MAB_ERR_NO_KEYS;
+    }
+    err = mab_jws_verify_keyset(jws, ks, mask, detail);
+    if (err == MAB_ERR_NO_KEY && jws->kid) {
+        /* Maybe the issuer rotated keys: refetch, at most once per interval for everyone. */
+        ks = mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 1, &kerr);
+        if (ks) {
+            err = mab_jws_verify_keyset(jws, ks, mask, detail);
+        }
+    }
+    return err;
 }
 
 static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
 {
-    const char *auth, *tok, *end, *missing, *detail = NULL, *kerr = NULL;
-    const mab_keyset_t *ks;
+    const char *auth, *tok, *end, *missing, *detail = NULL;
     mab_jws_t *jws = NULL;
     mab_claim_policy_t policy;
     mab_err_e err;
     json_t *v;
     apr_size_t len;
 
-    missing = missing_directive(conf);
+    missing = mab_conf_missing(conf);
     if (missing) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "MAB00010: %s is not configured for %s: AuthType Bearer refuses every "
@@ -292,28 +321,20 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     if (!is_b64token(tok, len)) {
         return reject(st, MAB_ERR_MALFORMED, "not a b64token");
     }
-    err = mab_jws_parse(r->pool, tok, len, MAB_MAX_TOKEN_SIZE, &jws, &detail);
+    err = mab_jws_parse(r->pool, tok, len, mab_conf_max_token_size(conf), &jws, &detail);
     if (jws) {
         st->kid = jws->kid;
         st->alg = jws->alg_name;
     }
     if (err != MAB_OK) {
-        return reject(st, err == MAB_ERR_TOO_LARGE ? MAB_ERR_MALFORMED : err, detail);
+        return reject(st, err, detail);
     }
-    ks = mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 0, &kerr);
-    if (!ks) {
-        /* The failed fetch itself was logged at error level, once per attempt. */
-        return reject(st, MAB_ERR_NO_KEYS,
-                      apr_pstrcat(r->pool, mab_source_uri(conf->jwks), ": ", kerr, NULL));
+    if (conf->at_jwt == 1 && !mab_jws_typ_is(jws, "at+jwt")) {
+        return reject(
+            st, MAB_ERR_TOKEN_TYPE,
+            apr_psprintf(r->pool, "typ is %s, not at+jwt", jws->typ ? jws->typ : "absent"));
     }
-    err = mab_jws_verify_keyset(jws, ks, mab_conf_alg_mask(conf), &detail);
-    if (err == MAB_ERR_NO_KEY && jws->kid) {
-        /* Maybe the issuer rotated keys: refetch, at most once per interval for everyone. */
-        ks = mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 1, &kerr);
-        if (ks) {
-            err = mab_jws_verify_keyset(jws, ks, mab_conf_alg_mask(conf), &detail);
-        }
-    }
+    err = verify_signature(r, conf, jws, &detail);
     if (err != MAB_OK) {
         return reject(st, err, detail);
     }
@@ -328,6 +349,7 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     policy.audience_any = conf->audience_any == 1;
     policy.skew = conf->skew >= 0 ? conf->skew : MAB_DEFAULT_SKEW;
     policy.now = (long long)apr_time_sec(r->request_time);
+    policy.access_token_jwt = conf->at_jwt == 1;
     err = mab_claims_validate(st->claims, &policy, r->pool, &detail);
     if (err != MAB_OK) {
         return reject(st, err, detail);

@@ -60,15 +60,7 @@ static void check_list(server_rec *s, apr_array_header_t *secs, const char *kind
                 conf = mab_merge_dir_conf(p, conf, add);
             }
         }
-        if (!conf->issuer) {
-            missing = "AuthBearerIssuer";
-        }
-        else if (!conf->audiences && conf->audience_any != 1) {
-            missing = "AuthBearerAudience";
-        }
-        else if (!conf->jwks) {
-            missing = "AuthBearerJWKS";
-        }
+        missing = mab_conf_missing(conf);
         if (missing) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          "MAB00007: <%s %s> uses AuthType Bearer but %s is not set there or in "

@@ -1,10 +1,14 @@
 /* Directives and per-directory configuration merging. */
+#include <apr_file_io.h>
 #include <apr_strings.h>
+#include <openssl/crypto.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
 
 #include "mab_alg.h"
+#include "mab_jwk.h"
+#include "mab_jws.h"
 #include "mab_keycache.h"
 #include "mod_auth_bearer.h"
 
@@ -14,6 +18,8 @@ void *mab_create_dir_conf(apr_pool_t *p, char *dir)
 
     conf->audience_any = -1;
     conf->skew = -1;
+    conf->max_token_size = -1;
+    conf->at_jwt = -1;
     return conf;
 }
 
@@ -41,6 +47,9 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->jwks = base->jwks;
     }
     conf->alg_mask = add->alg_mask ? add->alg_mask : base->alg_mask;
+    conf->secret = add->secret ? add->secret : base->secret;
+    conf->max_token_size = add->max_token_size != -1 ? add->max_token_size : base->max_token_size;
+    conf->at_jwt = add->at_jwt != -1 ? add->at_jwt : base->at_jwt;
     conf->skew = add->skew != -1 ? add->skew : base->skew;
     conf->user_claim = add->user_claim ? add->user_claim : base->user_claim;
     return conf;
@@ -57,9 +66,44 @@ void *mab_create_srv_conf(apr_pool_t *p, server_rec *s)
     return conf;
 }
 
+/* Without AuthBearerAlgorithms: every asymmetric algorithm, plus the HMAC ones a
+ * configured secret is long enough for. HMAC never comes from a key set. */
 unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf)
 {
-    return conf->alg_mask ? conf->alg_mask : mab_alg_default_mask();
+    static const char *const hmac[] = {"HS256", "HS384", "HS512"};
+    unsigned mask;
+    size_t i;
+
+    if (conf->alg_mask) {
+        return conf->alg_mask;
+    }
+    mask = mab_alg_default_mask();
+    for (i = 0; conf->secret && i < sizeof(hmac) / sizeof(hmac[0]); i++) {
+        const mab_alg_t *alg = mab_alg_find(hmac[i]);
+        if (mab_jwk_fits_alg(conf->secret, alg)) {
+            mask |= alg->bit;
+        }
+    }
+    return mask;
+}
+
+apr_size_t mab_conf_max_token_size(const mab_dir_conf_t *conf)
+{
+    return conf->max_token_size > 0 ? (apr_size_t)conf->max_token_size : MAB_MAX_TOKEN_SIZE;
+}
+
+const char *mab_conf_missing(const mab_dir_conf_t *conf)
+{
+    if (!conf->issuer) {
+        return "AuthBearerIssuer";
+    }
+    if (!conf->audiences && conf->audience_any != 1) {
+        return "AuthBearerAudience";
+    }
+    if (!conf->jwks && !conf->secret) {
+        return "AuthBearerJWKS";
+    }
+    return NULL;
 }
 
 static const char *set_issuer(cmd_parms *cmd, void *dconf, const char *arg)
@@ -135,13 +179,96 @@ static const char *add_algorithm(cmd_parms *cmd, void *dconf, const char *arg)
                             "case-sensitive; supported: %s)",
                             arg, mab_alg_mask_names(names, sizeof(names), mab_alg_default_mask()));
     }
-    if (alg->family == MAB_FAMILY_HMAC) {
-        return apr_psprintf(cmd->pool,
-                            "AuthBearerAlgorithms: %s needs a shared secret, which this version "
-                            "does not support; only asymmetric algorithms can be allowed",
-                            arg);
-    }
+    /* HMAC names are allowed here; a token using one also needs AuthBearerSharedSecret. */
     conf->alg_mask |= alg->bit;
+    return NULL;
+}
+
+/* file:/path (ServerRoot-relative; one trailing newline is dropped) or env:NAME. The
+ * secret is read once at startup; it never appears in a log line. */
+static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *conf = dconf;
+    const char *value = NULL;
+    apr_size_t len = 0;
+    char buf[1025];
+
+    if (strncmp(arg, "env:", 4) == 0) {
+        value = getenv(arg + 4);
+        if (!value || !*value) {
+            return apr_psprintf(cmd->pool,
+                                "AuthBearerSharedSecret: environment variable %s is "
+                                "not set or empty",
+                                arg + 4);
+        }
+        len = strlen(value);
+    }
+    else if (strncmp(arg, "file:", 5) == 0) {
+        const char *path = ap_server_root_relative(cmd->temp_pool, arg + 5);
+        apr_file_t *f = NULL;
+        apr_status_t rv;
+
+        if (!path
+            || (rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)) != APR_SUCCESS) {
+            return apr_psprintf(cmd->pool, "AuthBearerSharedSecret: cannot open %s", arg + 5);
+        }
+        rv = apr_file_read_full(f, buf, sizeof(buf) - 1, &len);
+        apr_file_close(f);
+        if (rv != APR_SUCCESS && rv != APR_EOF) {
+            return apr_psprintf(cmd->pool, "AuthBearerSharedSecret: cannot read %s", arg + 5);
+        }
+        if (len == sizeof(buf) - 1) {
+            return "AuthBearerSharedSecret: the secret file is larger than 1024 bytes";
+        }
+        if (len && buf[len - 1] == '\n') {
+            len--;
+        }
+        if (len && buf[len - 1] == '\r') {
+            len--;
+        }
+        value = buf;
+    }
+    else {
+        return "AuthBearerSharedSecret needs file:/path/to/secret or env:VARIABLE (a secret is "
+               "never written in the configuration itself)";
+    }
+    if (len < MAB_MIN_SECRET_BYTES) {
+        return apr_psprintf(cmd->pool,
+                            "AuthBearerSharedSecret: the secret is %lu bytes; HS256 "
+                            "needs at least %d (RFC 7518 section 3.2)",
+                            (unsigned long)len, MAB_MIN_SECRET_BYTES);
+    }
+    conf->secret = mab_jwk_secret(cmd->pool, (const unsigned char *)value, len);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return NULL;
+}
+
+static const char *set_max_token_size(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *conf = dconf;
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!*arg || *end || v < 256 || v > 65536) {
+        return "AuthBearerMaxTokenSize needs a number of bytes between 256 and 65536";
+    }
+    conf->max_token_size = (int)v;
+    return NULL;
+}
+
+static const char *set_token_type(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *conf = dconf;
+
+    if (strcasecmp(arg, "at+jwt") == 0) {
+        conf->at_jwt = 1;
+    }
+    else if (strcasecmp(arg, "any") == 0) {
+        conf->at_jwt = 0;
+    }
+    else {
+        return "AuthBearerTokenType needs at+jwt (RFC 9068 access tokens only) or any";
+    }
     return NULL;
 }
 
@@ -241,6 +368,12 @@ const command_rec mab_cmds[] = {
                   "the issuer's JWKS: an https:// or http:// URL or a file path"),
     AP_INIT_ITERATE("AuthBearerAlgorithms", add_algorithm, NULL, OR_AUTHCFG,
                     "allowed signature algorithms (default: all asymmetric ones)"),
+    AP_INIT_TAKE1("AuthBearerSharedSecret", set_secret, NULL, RSRC_CONF | ACCESS_CONF,
+                  "HMAC secret for HS256/384/512 tokens: file:/path or env:NAME"),
+    AP_INIT_TAKE1("AuthBearerMaxTokenSize", set_max_token_size, NULL, OR_AUTHCFG,
+                  "largest accepted token in bytes, checked before decoding (default 8192)"),
+    AP_INIT_TAKE1("AuthBearerTokenType", set_token_type, NULL, OR_AUTHCFG,
+                  "at+jwt: accept only RFC 9068 access tokens (typ and claims); any (default)"),
     AP_INIT_TAKE1("AuthBearerClockSkew", set_skew, NULL, OR_AUTHCFG,
                   "seconds of leeway for exp, nbf and iat (default 30)"),
     AP_INIT_TAKE1("AuthBearerRemoteUserClaim", set_user_claim, NULL, OR_AUTHCFG,

@@ -8,12 +8,14 @@
 struct json_t;
 struct mab_source_t;
 struct mab_keycache_t;
+struct mab_key_t;
 
 extern module AP_MODULE_DECLARE_DATA auth_bearer_module;
 
 #define MAB_AUTH_TYPE "Bearer"
 #define MAB_DEFAULT_SKEW 30
 #define MAB_DEFAULT_USER_CLAIM "sub"
+#define MAB_MIN_SECRET_BYTES 32 /* RFC 7518 §3.2: at least the HS256 hash size */
 #define MAB_DEFAULT_REFRESH_MIN 300
 #define MAB_DEFAULT_REFRESH_MAX 86400
 #define MAB_DEFAULT_REFETCH_INTERVAL 30
@@ -32,8 +34,11 @@ typedef struct {
     int audience_any;              /* -1 unset */
     const char *jwks_uri;
     struct mab_source_t *jwks;
-    unsigned alg_mask; /* 0 = unset: the default asymmetric set */
-    int skew;          /* -1 unset */
+    unsigned alg_mask;        /* 0 = unset: the default asymmetric set */
+    struct mab_key_t *secret; /* AuthBearerSharedSecret, for HS256/384/512 */
+    int max_token_size;       /* -1 unset */
+    int at_jwt;               /* AuthBearerTokenType at+jwt; -1 unset */
+    int skew;                 /* -1 unset */
     const char *user_claim;
 } mab_dir_conf_t;
 
@@ -57,6 +62,10 @@ void *mab_create_dir_conf(apr_pool_t *p, char *dir);
 void *mab_create_srv_conf(apr_pool_t *p, server_rec *s);
 void *mab_merge_dir_conf(apr_pool_t *p, void *base, void *add);
 unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf);
+apr_size_t mab_conf_max_token_size(const mab_dir_conf_t *conf);
+
+/* The directive a Bearer section still needs (issuer, audience, a key source), or NULL. */
+const char *mab_conf_missing(const mab_dir_conf_t *conf);
 
 /* Verifies the request's bearer token once; NULL when AuthType is not Bearer. */
 mab_req_t *mab_request_verify(request_rec *r);
