@@ -168,14 +168,27 @@ static void set_challenge(request_rec *r, const char *error, const char *descrip
                    (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate", v);
 }
 
+/* Token-supplied text (kid, alg, iss) is attacker-chosen: bounded and escaped. */
+static const char *loggable(request_rec *r, const char *s)
+{
+    if (!s) {
+        return "-";
+    }
+    if (strlen(s) > 64) {
+        s = apr_pstrcat(r->pool, apr_pstrndup(r->pool, s, 64), "...", NULL);
+    }
+    return ap_escape_logitem(r->pool, s);
+}
+
 static void log_denial(request_rec *r, int status, const mab_req_t *st, const char *reason,
                        const char *detail)
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "MAB00100: denied %d %s: %s%s%s (kid=%s, alg=%s, iss=%s, token=%s)", status,
-                  r->uri, reason, detail ? ": " : "", detail ? detail : "",
-                  st && st->kid ? st->kid : "-", st && st->alg ? st->alg : "-",
-                  st && st->iss ? st->iss : "-", st && st->fingerprint ? st->fingerprint : "-");
+                  ap_escape_logitem(r->pool, r->uri), reason, detail ? ": " : "",
+                  detail ? ap_escape_logitem(r->pool, detail) : "",
+                  loggable(r, st ? st->kid : NULL), loggable(r, st ? st->alg : NULL),
+                  loggable(r, st ? st->iss : NULL), st && st->fingerprint ? st->fingerprint : "-");
 }
 
 static mab_req_t *fail(mab_req_t *st, int status, const char *error, const char *description,
