@@ -163,6 +163,10 @@ mab_err_e mab_claims_validate(const json_t *claims, const mab_claim_policy_t *po
         *detail = "aud is neither a string nor an array of strings";
         return MAB_ERR_CLAIM_TYPE;
     }
+    if (!aud && pol->access_token_jwt) {
+        *detail = "RFC 9068 access tokens need an aud claim";
+        return MAB_ERR_MISSING_CLAIM;
+    }
     if (!pol->audience_any && (!aud || !audience_matches(aud, pol))) {
         *detail = aud ? "aud does not contain a configured audience" : "token has no aud";
         return MAB_ERR_AUDIENCE;
