@@ -595,7 +595,7 @@ int main(void)
     test_scopes(p);
     test_match(p);
     test_env(p);
-    apr_pool_destroy(p);
     test_at_jwt(p);
+    apr_pool_destroy(p);
     return tap_done();
 }
