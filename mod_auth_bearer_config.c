@@ -106,6 +106,26 @@ const char *mab_conf_missing(const mab_dir_conf_t *conf)
     return NULL;
 }
 
+/* A whole number in [min, max], or an error naming the directive and the unit. */
+static const char *number(cmd_parms *cmd, const char *arg, long min, long max, const char *unit,
+                          long *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!*arg || *end || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of %s between %ld and %ld",
+                            cmd->cmd->name, arg, unit, min, max);
+    }
+    *out = v;
+    return NULL;
+}
+
+static const char *seconds(cmd_parms *cmd, const char *arg, long min, long max, long *out)
+{
+    return number(cmd, arg, min, max, "seconds", out);
+}
+
 static const char *set_issuer(cmd_parms *cmd, void *dconf, const char *arg)
 {
     mab_dir_conf_t *conf = dconf;
@@ -246,14 +266,11 @@ static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_max_token_size(cmd_parms *cmd, void *dconf, const char *arg)
 {
     mab_dir_conf_t *conf = dconf;
-    char *end;
-    long v = strtol(arg, &end, 10);
+    long v = 0;
+    const char *err = number(cmd, arg, 256, 65536, "bytes", &v);
 
-    if (!*arg || *end || v < 256 || v > 65536) {
-        return "AuthBearerMaxTokenSize needs a number of bytes between 256 and 65536";
-    }
-    conf->max_token_size = (int)v;
-    return NULL;
+    conf->max_token_size = err ? conf->max_token_size : (int)v;
+    return err;
 }
 
 static const char *set_token_type(cmd_parms *cmd, void *dconf, const char *arg)
@@ -275,14 +292,11 @@ static const char *set_token_type(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_skew(cmd_parms *cmd, void *dconf, const char *arg)
 {
     mab_dir_conf_t *conf = dconf;
-    char *end;
-    long v = strtol(arg, &end, 10);
+    long v = 0;
+    const char *err = seconds(cmd, arg, 0, 86400, &v);
 
-    if (!*arg || *end || v < 0 || v > 86400) {
-        return "AuthBearerClockSkew needs a number of seconds between 0 and 86400";
-    }
-    conf->skew = (int)v;
-    return NULL;
+    conf->skew = err ? conf->skew : (int)v;
+    return err;
 }
 
 static const char *set_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
@@ -293,19 +307,6 @@ static const char *set_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
         return "AuthBearerRemoteUserClaim needs a claim name";
     }
     conf->user_claim = arg;
-    return NULL;
-}
-
-static const char *seconds(cmd_parms *cmd, const char *arg, long min, long max, long *out)
-{
-    char *end;
-    long v = strtol(arg, &end, 10);
-
-    if (!*arg || *end || v < min || v > max) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds between %ld and %ld",
-                            cmd->cmd->name, arg, min, max);
-    }
-    *out = v;
     return NULL;
 }
 
