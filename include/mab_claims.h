@@ -34,8 +34,23 @@ mab_err_e mab_claims_validate(const struct json_t *claims, const mab_claim_polic
 int mab_claims_has_scopes(const struct json_t *claims, const apr_array_header_t *required,
                           const char **missing);
 
-/* 1 when claim `name` equals one of `values` (strings compare as strings, numbers
- * numerically, booleans as true/false), or, for an array claim, contains one of them. */
+/* The same, but with `scope_claim` (a claim name, see mab_claims_lookup) as the only
+ * source of scopes when it is not NULL: a space-delimited string or an array of strings. */
+int mab_claims_has_scopes_in(const struct json_t *claims, const char *scope_claim,
+                             const apr_array_header_t *required, const char **missing);
+
+/* Claim addressing: a name starting with '/' is an RFC 6901 JSON Pointer into the payload
+ * ("/realm_access/roles"); any other name is one literal top-level member, dots and all
+ * ("https://example.com/roles"). NULL when absent. */
+const struct json_t *mab_claims_lookup(const struct json_t *claims, const char *name);
+
+/* 1 when `name` is usable as a claim name (non-empty; a valid pointer if it starts with
+ * '/'), otherwise 0 with *why set. For configuration-time checks. */
+int mab_claims_name_valid(const char *name, const char **why);
+
+/* 1 when claim `name` (see mab_claims_lookup) equals one of `values` (strings compare as
+ * strings, numbers numerically, booleans as true/false), or, for an array claim, contains
+ * one of them. */
 int mab_claims_match(const struct json_t *claims, const char *name,
                      const apr_array_header_t *values);
 

@@ -9,6 +9,7 @@
 
 #include "mab_claims.h"
 #include "mab_json.h"
+#include "mab_jsonptr.h"
 
 json_t *mab_claims_parse(apr_pool_t *p, const unsigned char *payload, apr_size_t len,
                          const char **detail)
@@ -197,24 +198,52 @@ static int word_in(const char *list, const char *want)
     return 0;
 }
 
-static int scope_granted(const json_t *claims, const char *want)
+const json_t *mab_claims_lookup(const json_t *claims, const char *name)
+{
+    if (name[0] == '/') {
+        return mab_jsonptr_get(claims, name);
+    }
+    return json_object_get(claims, name);
+}
+
+int mab_claims_name_valid(const char *name, const char **why)
+{
+    if (!*name) {
+        *why = "empty claim name";
+        return 0;
+    }
+    return name[0] == '/' ? mab_jsonptr_valid(name, why) : 1;
+}
+
+/* A scope claim's value: a space-delimited string or an array of whole scopes. */
+static int scope_in_value(const json_t *v, const char *want)
+{
+    if (json_is_string(v)) {
+        return word_in(json_string_value(v), want);
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach ((json_t *)v, i, e) {
+            if (json_is_string(e) && strcmp(json_string_value(e), want) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int scope_granted(const json_t *claims, const char *scope_claim, const char *want)
 {
     static const char *const names[] = {"scope", "scp", "permissions"};
     size_t k;
 
+    if (scope_claim) {
+        return scope_in_value(mab_claims_lookup(claims, scope_claim), want);
+    }
     for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-        const json_t *v = json_object_get(claims, names[k]);
-        if (json_is_string(v) && word_in(json_string_value(v), want)) {
+        if (scope_in_value(json_object_get(claims, names[k]), want)) {
             return 1;
-        }
-        if (json_is_array(v)) {
-            size_t i;
-            const json_t *e;
-            json_array_foreach ((json_t *)v, i, e) {
-                if (json_is_string(e) && strcmp(json_string_value(e), want) == 0) {
-                    return 1;
-                }
-            }
         }
     }
     return 0;
@@ -223,11 +252,17 @@ static int scope_granted(const json_t *claims, const char *want)
 int mab_claims_has_scopes(const json_t *claims, const apr_array_header_t *required,
                           const char **missing)
 {
+    return mab_claims_has_scopes_in(claims, NULL, required, missing);
+}
+
+int mab_claims_has_scopes_in(const json_t *claims, const char *scope_claim,
+                             const apr_array_header_t *required, const char **missing)
+{
     int i;
 
     for (i = 0; i < required->nelts; i++) {
         const char *want = APR_ARRAY_IDX(required, i, const char *);
-        if (!scope_granted(claims, want)) {
+        if (!scope_granted(claims, scope_claim, want)) {
             *missing = want;
             return 0;
         }
@@ -264,7 +299,7 @@ static int scalar_matches(const json_t *v, const char *want)
 
 int mab_claims_match(const json_t *claims, const char *name, const apr_array_header_t *values)
 {
-    const json_t *v = json_object_get(claims, name);
+    const json_t *v = mab_claims_lookup(claims, name);
     int i;
 
     if (!v) {

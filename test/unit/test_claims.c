@@ -553,6 +553,60 @@ static void test_match(apr_pool_t *p)
 #undef M
 }
 
+/* Claim addressing: literal top-level names, and '/'-prefixed JSON Pointers. */
+static void test_pointer_names(apr_pool_t *p)
+{
+    const char *why = NULL, *missing = NULL;
+    json_t *c = claims(p, "{\"realm_access\":{\"roles\":[\"admin\",\"user\"]},"
+                          "\"https://example.com/roles\":[\"editor\"],"
+                          "\"org\":{\"id\":7,\"paid\":true,\"name\":\"acme\"},"
+                          "\"a.b\":\"dotted\",\"a\":{\"b\":\"nested\"},"
+                          "\"scp\":\"x\",\"ext\":{\"perms\":[\"p:read\"],\"sc\":\"s1 s2\"}}");
+
+#define M(name_, a_) mab_claims_match(c, (name_), list(p, a_, NULL, NULL))
+    is_int(M("/realm_access/roles", "admin"), 1, "pointer: array membership");
+    is_int(M("/realm_access/roles", "root"), 0, "pointer: not a member");
+    is_int(M("/realm_access/roles/1", "user"), 1, "pointer: array index");
+    is_int(M("/org/id", "7"), 1, "pointer: nested number");
+    is_int(M("/org/paid", "true"), 1, "pointer: nested boolean");
+    is_int(M("/org/name", "acme"), 1, "pointer: nested string");
+    is_int(M("/org/missing", "acme"), 0, "pointer: missing member");
+    is_int(M("a.b", "dotted"), 1, "literal name with a dot is one top-level member");
+    is_int(M("a.b", "nested"), 0, "a dot is never a path separator");
+    is_int(M("/a/b", "nested"), 1, "pointer /a/b");
+    is_int(M("https://example.com/roles", "editor"), 1, "URL-named claim stays literal");
+    is_int(M("/https:~1~1example.com~1roles", "editor"), 1, "URL-named claim via a pointer");
+    is_int(M("/realm_access", "admin"), 0, "pointer to an object never matches");
+#undef M
+    ok(mab_claims_lookup(c, "realm_access") == json_object_get(c, "realm_access"),
+       "lookup: literal name");
+    ok(mab_claims_lookup(c, "/realm_access/roles/0") != NULL, "lookup: pointer");
+    ok(mab_claims_lookup(c, "/realm_access/roles/~2") == NULL, "lookup: bad escape is absent");
+
+    is_int(mab_claims_name_valid("sub", &why), 1, "name valid: sub");
+    is_int(mab_claims_name_valid("https://x/y", &why), 1, "name valid: URL");
+    is_int(mab_claims_name_valid("/a/b~1c", &why), 1, "name valid: pointer");
+    is_int(mab_claims_name_valid("", &why), 0, "name invalid: empty");
+    is_int(mab_claims_name_valid("/a~x", &why), 0, "name invalid: bad pointer escape");
+
+    /* AuthBearerScopeClaim: one named source replaces scope/scp/permissions. */
+    is_int(mab_claims_has_scopes_in(c, "/ext/perms", list(p, "p:read", NULL, NULL), &missing), 1,
+           "scope claim: pointer to an array");
+    is_int(mab_claims_has_scopes_in(c, "/ext/sc", list(p, "s2", "s1", NULL), &missing), 1,
+           "scope claim: pointer to a space-delimited string");
+    is_int(mab_claims_has_scopes_in(c, "/ext/sc", list(p, "s3", NULL, NULL), &missing), 0,
+           "scope claim: absent scope");
+    is_str(missing, "s3", "scope claim: *missing");
+    is_int(mab_claims_has_scopes_in(c, "/ext/perms", list(p, "x", NULL, NULL), &missing), 0,
+           "scope claim set: scp is no longer consulted");
+    is_int(mab_claims_has_scopes_in(c, NULL, list(p, "x", NULL, NULL), &missing), 1,
+           "scope claim NULL: scp is consulted");
+    is_int(mab_claims_has_scopes_in(c, "/org", list(p, "acme", NULL, NULL), &missing), 0,
+           "scope claim pointing at an object grants nothing");
+    is_int(mab_claims_has_scopes_in(c, "/nope", list(p, "x", NULL, NULL), &missing), 0,
+           "missing scope claim grants nothing");
+}
+
 static void test_env(apr_pool_t *p)
 {
     json_t *c;
@@ -595,6 +649,7 @@ int main(void)
     test_scopes(p);
     test_match(p);
     test_env(p);
+    test_pointer_names(p);
     test_at_jwt(p);
     apr_pool_destroy(p);
     return tap_done();
