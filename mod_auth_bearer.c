@@ -180,15 +180,25 @@ static const char *loggable(request_rec *r, const char *s)
     return ap_escape_logitem(r->pool, s);
 }
 
+/* The sub of a token whose signature verified (claims are parsed only after that), even
+ * when a later check failed: an admin can tell whose token it was. */
+static const char *denial_sub(const mab_req_t *st)
+{
+    json_t *v = st && st->claims ? json_object_get(st->claims, "sub") : NULL;
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
 static void log_denial(request_rec *r, int status, const mab_req_t *st, const char *reason,
                        const char *detail)
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "MAB00100: denied %d %s: %s%s%s (kid=%s, alg=%s, iss=%s, token=%s)", status,
-                  ap_escape_logitem(r->pool, r->uri), reason, detail ? ": " : "",
+                  "MAB00100: denied %d %s: %s%s%s (kid=%s, alg=%s, iss=%s, sub=%s, token=%s)",
+                  status, ap_escape_logitem(r->pool, r->uri), reason, detail ? ": " : "",
                   detail ? ap_escape_logitem(r->pool, detail) : "",
                   loggable(r, st ? st->kid : NULL), loggable(r, st ? st->alg : NULL),
-                  loggable(r, st ? st->iss : NULL), st && st->fingerprint ? st->fingerprint : "-");
+                  loggable(r, st ? st->iss : NULL), loggable(r, denial_sub(st)),
+                  st && st->fingerprint ? st->fingerprint : "-");
 }
 
 static mab_req_t *fail(mab_req_t *st, int status, const char *error, const char *description,
@@ -288,7 +298,7 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     mab_jws_t *jws = NULL;
     mab_claim_policy_t policy;
     mab_err_e err;
-    json_t *v;
+    const json_t *v;
     apr_size_t len;
 
     missing = mab_conf_missing(conf);
@@ -367,7 +377,7 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     if (err != MAB_OK) {
         return reject(st, err, detail);
     }
-    v = json_object_get(st->claims, conf->user_claim ? conf->user_claim : MAB_DEFAULT_USER_CLAIM);
+    v = mab_claims_lookup(st->claims, conf->user_claim ? conf->user_claim : MAB_DEFAULT_USER_CLAIM);
     if (!json_is_string(v) || json_string_length(v) == 0) {
         return reject(st, MAB_ERR_USER_CLAIM,
                       apr_psprintf(r->pool, "claim %s is absent or not a non-empty string",
@@ -393,14 +403,8 @@ mab_req_t *mab_request_verify(request_rec *r)
     return verify(r, st, ap_get_module_config(r->per_dir_config, &auth_bearer_module));
 }
 
-static int authenticate(request_rec *r)
+int mab_authn_result(request_rec *r, const mab_req_t *st)
 {
-    mab_req_t *st;
-
-    if (!is_bearer(r)) {
-        return DECLINED;
-    }
-    st = mab_request_verify(r);
     if (st->status == OK) {
         r->user = (char *)st->user;
         r->ap_auth_type = (char *)MAB_AUTH_TYPE;
@@ -413,6 +417,14 @@ static int authenticate(request_rec *r)
     log_denial(r, st->status, st, st->description ? st->description : st->detail,
                st->description ? st->detail : NULL);
     return st->status;
+}
+
+static int authenticate(request_rec *r)
+{
+    if (!is_bearer(r)) {
+        return DECLINED;
+    }
+    return mab_authn_result(r, mab_request_verify(r));
 }
 
 /* mod_authz_core asks the auth type for a challenge when authorization fails after a
@@ -462,6 +474,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
     mab_register_authz_providers(p);
+    mab_register_handoff_hooks(p);
+    mab_register_access_hooks(p);
 }
 
 /* clang-format off */

@@ -50,6 +50,7 @@ static const char *parse_claim(cmd_parms *cmd, const char *line, const void **pa
 {
     apr_array_header_t *words = split_words(cmd->pool, line);
     claim_req_t *req;
+    const char *why = NULL;
     int i;
 
     if (words->nelts < 2) {
@@ -57,6 +58,9 @@ static const char *parse_claim(cmd_parms *cmd, const char *line, const void **pa
     }
     req = apr_pcalloc(cmd->pool, sizeof(*req));
     req->name = APR_ARRAY_IDX(words, 0, const char *);
+    if (!mab_claims_name_valid(req->name, &why)) {
+        return apr_psprintf(cmd->pool, "Require claim: '%s': %s", req->name, why);
+    }
     req->values = apr_array_make(cmd->pool, words->nelts - 1, sizeof(const char *));
     for (i = 1; i < words->nelts; i++) {
         APR_ARRAY_PUSH(req->values, const char *) = APR_ARRAY_IDX(words, i, const char *);
@@ -114,7 +118,9 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
     if (rv != AUTHZ_GRANTED) {
         return rv;
     }
-    if (mab_claims_has_scopes(st->claims, scopes, &missing)) {
+    const mab_dir_conf_t *conf = ap_get_module_config(r->per_dir_config, &auth_bearer_module);
+
+    if (mab_claims_has_scopes_in(st->claims, conf->scope_claim, scopes, &missing)) {
         return AUTHZ_GRANTED;
     }
     remember(&st->denied_scopes, r->pool, scopes);

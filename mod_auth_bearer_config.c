@@ -7,6 +7,7 @@
 #include <http_log.h>
 
 #include "mab_alg.h"
+#include "mab_claims.h"
 #include "mab_jwk.h"
 #include "mab_jws.h"
 #include "mab_keycache.h"
@@ -20,6 +21,9 @@ void *mab_create_dir_conf(apr_pool_t *p, char *dir)
     conf->skew = -1;
     conf->max_token_size = -1;
     conf->at_jwt = -1;
+    conf->pass_token = -1;
+    conf->optional = -1;
+    conf->allow_preflight = -1;
     return conf;
 }
 
@@ -52,6 +56,7 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->at_jwt = add->at_jwt != -1 ? add->at_jwt : base->at_jwt;
     conf->skew = add->skew != -1 ? add->skew : base->skew;
     conf->user_claim = add->user_claim ? add->user_claim : base->user_claim;
+    mab_merge_handoff(p, conf, base, add);
     return conf;
 }
 
@@ -303,10 +308,25 @@ static const char *set_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
 {
     mab_dir_conf_t *conf = dconf;
 
-    if (!*arg) {
-        return "AuthBearerRemoteUserClaim needs a claim name";
+    const char *why = NULL;
+
+    if (!mab_claims_name_valid(arg, &why)) {
+        return apr_psprintf(cmd->pool, "AuthBearerRemoteUserClaim: '%s': %s", arg, why);
     }
     conf->user_claim = arg;
+    return NULL;
+}
+
+/* --- hand-off to CGI and proxied applications ------------------------------------------- */
+static const char *set_scope_claim(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *conf = dconf;
+    const char *why = NULL;
+
+    if (!mab_claims_name_valid(arg, &why)) {
+        return apr_psprintf(cmd->pool, "AuthBearerScopeClaim: '%s': %s", arg, why);
+    }
+    conf->scope_claim = arg;
     return NULL;
 }
 
@@ -379,5 +399,23 @@ const command_rec mab_cmds[] = {
                   "seconds of leeway for exp, nbf and iat (default 30)"),
     AP_INIT_TAKE1("AuthBearerRemoteUserClaim", set_user_claim, NULL, OR_AUTHCFG,
                   "the claim that becomes REMOTE_USER (default sub)"),
+    /* hand-off to CGI and proxied applications */
+    AP_INIT_TAKE2("AuthBearerClaimHeader", mab_set_claim_header, NULL, OR_AUTHCFG,
+                  "a claim (name, or /JSON/Pointer) and the request header that carries it to "
+                  "the application; client-sent copies are always removed (repeatable)"),
+    AP_INIT_TAKE1("AuthBearerPayloadHeader", mab_set_payload_header, NULL, OR_AUTHCFG,
+                  "request header that carries the whole verified payload, base64url JSON"),
+    AP_INIT_FLAG("AuthBearerPassToken", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(mab_dir_conf_t, pass_token), OR_AUTHCFG,
+                 "On (default): the Authorization header reaches the application; Off: removed"),
+    AP_INIT_FLAG("AuthBearerOptional", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(mab_dir_conf_t, optional), OR_AUTHCFG,
+                 "On: a request without a token passes as anonymous where Require allows it; a "
+                 "present token is always verified (default Off)"),
+    AP_INIT_FLAG("AuthBearerAllowPreflight", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(mab_dir_conf_t, allow_preflight), OR_AUTHCFG,
+                 "On: CORS preflight OPTIONS requests pass without a token (default Off)"),
+    AP_INIT_TAKE1("AuthBearerScopeClaim", set_scope_claim, NULL, OR_AUTHCFG,
+                  "the one claim Require scope reads (default: scope, scp and permissions)"),
     {NULL},
 };

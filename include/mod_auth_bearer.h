@@ -40,7 +40,20 @@ typedef struct {
     int at_jwt;               /* AuthBearerTokenType at+jwt; -1 unset */
     int skew;                 /* -1 unset */
     const char *user_claim;
+    /* hand-off to CGI and proxied apps (mod_auth_bearer_handoff.c, mod_auth_bearer_access.c) */
+    apr_array_header_t *claim_headers; /* mab_claim_header_t; inner sections add to outer */
+    const char *payload_header;        /* AuthBearerPayloadHeader; NULL = none */
+    int pass_token;                    /* AuthBearerPassToken; -1 unset (On) */
+    int optional;                      /* AuthBearerOptional; -1 unset (Off) */
+    int allow_preflight;               /* AuthBearerAllowPreflight; -1 unset (Off) */
+    const char *scope_claim;           /* AuthBearerScopeClaim; NULL = scope, scp, permissions */
 } mab_dir_conf_t;
+
+/* One AuthBearerClaimHeader: the claim (a name or a JSON Pointer) and the request header. */
+typedef struct {
+    const char *claim;
+    const char *header;
+} mab_claim_header_t;
 
 /* What this request's token turned out to be; computed once, used by authn and authz. */
 typedef struct {
@@ -74,6 +87,21 @@ mab_req_t *mab_request_verify(request_rec *r);
 void mab_export_env(request_rec *r, const mab_req_t *st);
 
 void mab_register_authz_providers(apr_pool_t *p);
+
+/* The outcome of authentication for a verified request: OK with r->user and the CGI
+ * environment set, or the error status with its challenge set and the denial logged. */
+int mab_authn_result(request_rec *r, const mab_req_t *st);
+
+/* Hand-off (mod_auth_bearer_handoff.c): claim headers, payload header, the token itself. */
+const char *mab_set_claim_header(cmd_parms *cmd, void *dconf, const char *claim,
+                                 const char *header);
+const char *mab_set_payload_header(cmd_parms *cmd, void *dconf, const char *header);
+void mab_merge_handoff(apr_pool_t *p, mab_dir_conf_t *conf, const mab_dir_conf_t *base,
+                       const mab_dir_conf_t *add);
+void mab_register_handoff_hooks(apr_pool_t *p);
+
+/* Optional tokens and CORS preflight (mod_auth_bearer_access.c). */
+void mab_register_access_hooks(apr_pool_t *p);
 
 /* Warns at startup about Bearer sections missing a required directive. */
 void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp);

@@ -1,0 +1,82 @@
+/* Decisions taken before mod_authz_core looks at the Require lines:
+ *
+ * AuthBearerOptional On — a token that is present is verified in the access-check phase,
+ * whatever the Require lines need: a bad one is answered 401 there and then, a good one
+ * sets REMOTE_USER and the claims even under "Require all granted". A request without a
+ * token goes on anonymously, and the Require lines decide: all granted / ip / method can
+ * pass it; valid-user, scope and claim still need a token (401 with a challenge), so
+ * anonymity never grants what a token would have to.
+ *
+ * AuthBearerAllowPreflight On — a CORS preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method; browsers never attach credentials to it) is authorized
+ * without a token, so the application or mod_headers can answer it. Any other OPTIONS
+ * request is treated like every other request. */
+#include <apr_strings.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_request.h>
+#include <mod_auth.h>
+
+#include "mod_auth_bearer.h"
+
+#ifdef APLOG_USE_MODULE
+APLOG_USE_MODULE(auth_bearer);
+#endif
+
+static const mab_dir_conf_t *dir_conf(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &auth_bearer_module);
+}
+
+static int bearer_section(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+
+    return type && strcasecmp(type, MAB_AUTH_TYPE) == 0;
+}
+
+static int allowed_preflight(request_rec *r)
+{
+    return dir_conf(r)->allow_preflight == 1 && r->method_number == M_OPTIONS
+           && apr_table_get(r->headers_in, "Origin")
+           && apr_table_get(r->headers_in, "Access-Control-Request-Method");
+}
+
+/* access_checker_ex, ahead of mod_authz_core's: OK means "authorized without
+ * authentication", so neither Require nor authentication runs for the preflight. */
+static int pass_preflight(request_rec *r)
+{
+    if (!bearer_section(r) || !allowed_preflight(r)) {
+        return DECLINED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "MAB00400: CORS preflight for %s passes without a token "
+                  "(AuthBearerAllowPreflight On)",
+                  ap_escape_logitem(r->pool, r->uri));
+    return OK;
+}
+
+static int verify_if_present(request_rec *r)
+{
+    mab_req_t *st;
+
+    if (dir_conf(r)->optional != 1 || !bearer_section(r) || allowed_preflight(r)) {
+        return DECLINED;
+    }
+    st = mab_request_verify(r);
+    if (st->status == HTTP_UNAUTHORIZED && !st->error) {
+        /* No bearer token at all: anonymous, for the Require lines to judge. */
+        return DECLINED;
+    }
+    return mab_authn_result(r, st);
+}
+
+void mab_register_access_hooks(apr_pool_t *p)
+{
+    ap_hook_check_access(verify_if_present, NULL, NULL, APR_HOOK_MIDDLE,
+                         AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_access_ex(pass_preflight, NULL, NULL, APR_HOOK_FIRST,
+                            AP_AUTH_INTERNAL_PER_CONF);
+}
