@@ -84,6 +84,12 @@ static authz_status token_state(request_rec *r, const char *what, mab_req_t **ou
         /* Missing or bad token: authentication answers it (401/400/500). */
         return AUTHZ_DENIED_NO_USER;
     }
+    if (!r->user) {
+        /* A valid token is this request's identity even when the Require lines decide
+         * before authentication runs (which mod_authz_core then skips): REMOTE_USER, the
+         * claims for CGI and the headers for a proxied application all follow from it. */
+        mab_authn_result(r, st);
+    }
     *out = st;
     return AUTHZ_GRANTED;
 }
