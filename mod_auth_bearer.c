@@ -463,6 +463,9 @@ static void insert_error_filter(request_rec *r)
     else if (st->denied_claim) {
         log_denial(r, HTTP_FORBIDDEN, st, "claim requirement not met", st->denied_claim);
     }
+    else if (st->refused_rule) {
+        log_denial(r, HTTP_FORBIDDEN, st, "token meets a negated requirement", st->refused_rule);
+    }
 }
 
 static void register_hooks(apr_pool_t *p)

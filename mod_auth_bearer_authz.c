@@ -5,6 +5,7 @@
  * itself, with no AuthzSendForbiddenOnFailure; AUTHZ_DENIED_NO_USER lets authentication
  * run. So the providers verify the token already in the first pass: a valid token that
  * lacks the scope is a 403 there, a missing or bad one goes on to authentication's 401. */
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <httpd.h>
 #include <http_config.h>
@@ -22,7 +23,42 @@ APLOG_USE_MODULE(auth_bearer);
 typedef struct {
     const char *name;
     apr_array_header_t *values; /* const char * */
+    int negated;
 } claim_req_t;
+
+typedef struct {
+    apr_array_header_t *scopes; /* const char * */
+    int negated;
+} scope_req_t;
+
+/* Whether mod_authz_core will negate this Require line: "Require not …" and each enclosing
+ * <RequireNone> flip it. A negated rule that the token fails is a pass, not something to
+ * ask the client for (no insufficient_scope for "banned"); one the token meets is the
+ * reason for the 403. */
+static int is_negated(const cmd_parms *cmd)
+{
+    const ap_directive_t *d = cmd->directive;
+    const char *args;
+    int neg = 0;
+
+    if (!d) {
+        return 0;
+    }
+    args = d->args ? d->args : "";
+    while (apr_isspace(*args)) {
+        args++;
+    }
+    if (strncasecmp(args, "not", 3) == 0 && apr_isspace(args[3])) {
+        neg = 1;
+    }
+    for (d = d->parent; d; d = d->parent) {
+        if (strcasecmp(d->directive, "<RequireNone") == 0
+            || strcasecmp(d->directive, "<RequireNotAll") == 0) {
+            neg = !neg;
+        }
+    }
+    return neg;
+}
 
 static apr_array_header_t *split_words(apr_pool_t *p, const char *line)
 {
@@ -37,12 +73,14 @@ static apr_array_header_t *split_words(apr_pool_t *p, const char *line)
 
 static const char *parse_scope(cmd_parms *cmd, const char *line, const void **parsed)
 {
-    apr_array_header_t *scopes = split_words(cmd->pool, line);
+    scope_req_t *req = apr_pcalloc(cmd->pool, sizeof(*req));
 
-    if (scopes->nelts == 0) {
+    req->scopes = split_words(cmd->pool, line);
+    if (req->scopes->nelts == 0) {
         return "Require scope needs at least one scope";
     }
-    *parsed = scopes;
+    req->negated = is_negated(cmd);
+    *parsed = req;
     return NULL;
 }
 
@@ -65,6 +103,7 @@ static const char *parse_claim(cmd_parms *cmd, const char *line, const void **pa
     for (i = 1; i < words->nelts; i++) {
         APR_ARRAY_PUSH(req->values, const char *) = APR_ARRAY_IDX(words, i, const char *);
     }
+    req->negated = is_negated(cmd);
     *parsed = req;
     return NULL;
 }
@@ -116,7 +155,7 @@ static void remember(apr_array_header_t **list, apr_pool_t *p, const apr_array_h
 
 static authz_status check_scope(request_rec *r, const char *line, const void *parsed)
 {
-    const apr_array_header_t *scopes = parsed;
+    const scope_req_t *req = parsed;
     const char *missing = NULL;
     mab_req_t *st = NULL;
     authz_status rv = token_state(r, "scope", &st);
@@ -126,10 +165,17 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
     }
     const mab_dir_conf_t *conf = ap_get_module_config(r->per_dir_config, &auth_bearer_module);
 
-    if (mab_claims_has_scopes_in(st->claims, conf->scope_claim, scopes, &missing)) {
+    if (mab_claims_has_scopes_in(st->claims, conf->scope_claim, req->scopes, &missing)) {
+        if (req->negated) {
+            st->refused_rule = apr_pstrcat(r->pool, "scope ",
+                                           apr_array_pstrcat(r->pool, req->scopes, ' '), NULL);
+        }
         return AUTHZ_GRANTED;
     }
-    remember(&st->denied_scopes, r->pool, scopes);
+    if (req->negated) {
+        return AUTHZ_DENIED;
+    }
+    remember(&st->denied_scopes, r->pool, req->scopes);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MAB00201: token lacks scope %s for %s", missing,
                   r->uri);
     return AUTHZ_DENIED;
@@ -145,7 +191,14 @@ static authz_status check_claim(request_rec *r, const char *line, const void *pa
         return rv;
     }
     if (mab_claims_match(st->claims, req->name, req->values)) {
+        if (req->negated) {
+            st->refused_rule = apr_psprintf(r->pool, "claim %s is %s", req->name,
+                                            apr_array_pstrcat(r->pool, req->values, '|'));
+        }
         return AUTHZ_GRANTED;
+    }
+    if (req->negated) {
+        return AUTHZ_DENIED;
     }
     st->denied_claim = apr_psprintf(r->pool, "claim %s is not %s", req->name,
                                     apr_array_pstrcat(r->pool, req->values, '|'));

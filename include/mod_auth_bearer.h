@@ -66,6 +66,7 @@ typedef struct {
     const char *kid, *alg, *iss, *fingerprint;
     apr_array_header_t *denied_scopes; /* scopes a failed Require scope asked for */
     const char *denied_claim;          /* the claim a failed Require claim named */
+    const char *refused_rule;          /* a negated Require scope/claim the token met */
 } mab_req_t;
 
 extern struct mab_keycache_t *mab_glue_keycache;
