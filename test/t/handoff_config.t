@@ -1,0 +1,59 @@
+# Configuration-time checks of the hand-off directives: httpd refuses to start, naming the problem.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use File::Temp qw(tempfile);
+use Apache::Test ();
+
+my $vars = Apache::Test::vars();
+my $so   = "$vars->{serverroot}/../../.libs/mod_auth_bearer.so";
+my $httpd = $vars->{httpd};
+# httpd -t needs an MPM: a shared one (Debian) from apxs' LIBEXECDIR unless one is built in
+my $mpm = '';
+if (`$httpd -l 2>&1` !~ /(?:prefork|worker|event)\.c/) {
+    chomp(my $libexec = `$vars->{apxs} -q LIBEXECDIR`);
+    $mpm = "LoadModule mpm_prefork_module $libexec/mod_mpm_prefork.so\n";
+}
+
+# httpd -t on a configuration with one <Location> holding @lines; returns (exit code, output)
+sub check {
+    my @lines = @_;
+    my ($fh, $file) = tempfile(SUFFIX => '.conf', UNLINK => 1, TMPDIR => 1);
+    print $fh "ServerRoot $vars->{serverroot}\n${mpm}LoadModule auth_bearer_module $so\n"
+        . "<Location /x>\n" . join("\n", @lines) . "\n</Location>\n";
+    close $fh;
+    my $out = `$httpd -t -f $file 2>&1`;
+    return ($? >> 8, $out);
+}
+
+sub refused {
+    my ($line, $re, $name) = @_;
+    my ($rc, $out) = check($line);
+    like($out, $re, "$name: message") or diag $out;
+    unlike($out, qr/Syntax OK/, "$name: not accepted");
+}
+
+refused('AuthBearerClaimHeader sub X_User', qr/AuthBearerClaimHeader: header name 'X_User' contains '_'/,
+    'underscore in a header name');
+refused('AuthBearerClaimHeader sub "X User"', qr/'X User' is not a valid header name/, 'blank in a header name');
+refused('AuthBearerClaimHeader sub X-Üser', qr/is not a valid header name/, 'non-ASCII header name');
+refused('AuthBearerClaimHeader sub Authorization', qr/header Authorization is reserved/, 'Authorization');
+refused('AuthBearerClaimHeader sub host', qr/header host is reserved/, 'Host, any case');
+refused('AuthBearerClaimHeader /a~2b X-A', qr/AuthBearerClaimHeader: claim '\/a~2b': '~' must be followed by 0 or 1/,
+    'bad JSON Pointer escape');
+refused('AuthBearerClaimHeader sub', qr/AuthBearerClaimHeader takes two arguments/, 'one argument');
+refused('AuthBearerPayloadHeader X_Payload', qr/AuthBearerPayloadHeader: header name 'X_Payload' contains '_'/,
+    'payload header with underscore');
+refused('AuthBearerPassToken maybe', qr/AuthBearerPassToken must be On or Off/, 'PassToken value');
+refused('AuthBearerScopeClaim /x~', qr/AuthBearerScopeClaim: '\/x~'/, 'scope claim pointer');
+refused('AuthBearerRemoteUserClaim /p~3', qr/AuthBearerRemoteUserClaim: '\/p~3'/, 'REMOTE_USER claim pointer');
+
+my ($rc, $out) = check('AuthBearerClaimHeader https://example.com/roles X-Roles',
+    'AuthBearerClaimHeader /realm_access/roles X-Realm-Roles', 'AuthBearerPayloadHeader X-Payload',
+    'AuthBearerPassToken Off', 'AuthBearerOptional On', 'AuthBearerAllowPreflight On',
+    'AuthBearerScopeClaim /ext/perms');
+like($out, qr/Syntax OK/, 'a valid hand-off configuration is accepted') or diag $out;
+
+done_testing();
