@@ -1,0 +1,57 @@
+# AuthBearerOptional On (conf/handoff.conf.in): no token -> anonymous where the Require lines
+# allow it; a present token is always verified (bad: 401, good: identity); valid-user, scope and
+# claim still need a token.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use MAB::Test;
+
+my $spoof = { 'X-Auth-Subject' => 'spoofed' };
+
+# Require all granted
+my $r = is_granted(req('/optional/env', headers => $spoof), 'optional: no token');
+my $env = env_of($r);
+ok(!exists $env->{REMOTE_USER}, 'anonymous: no REMOTE_USER');
+ok(!exists $env->{AUTH_TYPE} || $env->{AUTH_TYPE} eq 'Bearer', 'anonymous: AUTH_TYPE at most the configured type');
+ok(!grep({ /^BEARER_CLAIM/ } keys %$env), 'anonymous: no BEARER_CLAIM* variables');
+ok(!exists $env->{HTTP_X_AUTH_SUBJECT}, 'anonymous: spoofed X-Auth-Subject removed');
+ok(!$r->header('WWW-Authenticate'), 'anonymous: no challenge on the 200');
+
+$r = is_granted(req('/optional/env', token => mint(), headers => $spoof), 'optional: valid token');
+$env = env_of($r);
+is($env->{REMOTE_USER}, 'auth0|alice', 'valid token: REMOTE_USER even under Require all granted');
+is($env->{BEARER_CLAIM_SUB}, 'auth0|alice', 'valid token: claims exported');
+is($env->{HTTP_X_AUTH_SUBJECT}, 'auth0|alice', 'valid token: claim header set');
+
+is_denied(req('/optional/env', token => mint(claims => { exp => now() - 3600 }), headers => $spoof),
+    'optional: expired token', status => 401, reason => 'token expired',
+    challenge => challenge_invalid_token('token expired'));
+is_denied(req('/optional/env', token => mint(key => 'other')), 'optional: unknown key',
+    status => 401, reason => qr/.+/, challenge => qr/error="invalid_token"/);
+is_denied(req('/optional/env', auth => 'Bearer a.b.c d.e.f'), 'optional: two tokens',
+    status => 400, challenge => challenge_invalid_request());
+is_denied(req('/optional/env', auth => 'Bearer '), 'optional: empty token',
+    status => 400, challenge => challenge_invalid_request());
+# another scheme is not a bearer token: anonymous
+$env = env_of(is_granted(req('/optional/env', auth => 'Basic YWxpY2U6c2VjcmV0'), 'optional: Basic credentials'));
+ok(!exists $env->{REMOTE_USER}, 'Basic credentials: anonymous');
+
+# Require scope a: anonymity never grants a scope
+is_denied(req('/optional/scoped/env'), 'optional scoped: no token', status => 401,
+    challenge => challenge_401());
+is_granted(req('/optional/scoped/env', token => mint(claims => { scope => 'a' })), 'optional scoped: scope a');
+is_denied(req('/optional/scoped/env', token => mint(claims => { scope => 'b' })), 'optional scoped: scope b',
+    status => 403, challenge => challenge_scope('a'));
+is_denied(req('/optional/scoped/env', token => mint(claims => { scope => 'a', iss => 'x' })),
+    'optional scoped: bad token', status => 401, reason => 'issuer mismatch',
+    challenge => challenge_invalid_token('issuer mismatch'));
+
+# Require valid-user: still needs a token
+is_denied(req('/optional/user/env'), 'optional valid-user: no token', status => 401,
+    challenge => challenge_401());
+is(env_of(is_granted(req('/optional/user/env', token => mint()), 'optional valid-user: token'))->{REMOTE_USER},
+    'auth0|alice', 'optional valid-user: REMOTE_USER');
+
+done_testing();
