@@ -75,8 +75,6 @@ static int verify_if_present(request_rec *r)
 
 void mab_register_access_hooks(apr_pool_t *p)
 {
-    ap_hook_check_access(verify_if_present, NULL, NULL, APR_HOOK_MIDDLE,
-                         AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_check_access_ex(pass_preflight, NULL, NULL, APR_HOOK_FIRST,
-                            AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_access(verify_if_present, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_access_ex(pass_preflight, NULL, NULL, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
 }

@@ -167,8 +167,8 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
 
     if (mab_claims_has_scopes_in(st->claims, conf->scope_claim, req->scopes, &missing)) {
         if (req->negated) {
-            st->refused_rule = apr_pstrcat(r->pool, "scope ",
-                                           apr_array_pstrcat(r->pool, req->scopes, ' '), NULL);
+            st->refused_rule =
+                apr_pstrcat(r->pool, "scope ", apr_array_pstrcat(r->pool, req->scopes, ' '), NULL);
         }
         return AUTHZ_GRANTED;
     }

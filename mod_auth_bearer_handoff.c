@@ -30,10 +30,23 @@ APLOG_USE_MODULE(auth_bearer);
 #endif
 
 /* Headers a claim must never overwrite: message framing, routing and credentials. */
-static const char *const reserved_headers[] = {
-    "Authorization", "Proxy-Authorization", "Host", "Content-Length", "Content-Type",
-    "Transfer-Encoding", "Connection", "Keep-Alive", "TE", "Trailer", "Upgrade", "Expect",
-    "Cookie", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Server"};
+static const char *const reserved_headers[] = {"Authorization",
+                                               "Proxy-Authorization",
+                                               "Host",
+                                               "Content-Length",
+                                               "Content-Type",
+                                               "Transfer-Encoding",
+                                               "Connection",
+                                               "Keep-Alive",
+                                               "TE",
+                                               "Trailer",
+                                               "Upgrade",
+                                               "Expect",
+                                               "Cookie",
+                                               "Forwarded",
+                                               "X-Forwarded-For",
+                                               "X-Forwarded-Host",
+                                               "X-Forwarded-Server"};
 
 /* An RFC 9110 field name (a token) without '_': many proxies and CGI-style gateways drop
  * or rewrite underscores, and "X_User" would become the same HTTP_X_USER as "X-User". */
@@ -61,8 +74,7 @@ static const char *header_name_error(apr_pool_t *p, const char *name)
     return NULL;
 }
 
-const char *mab_set_claim_header(cmd_parms *cmd, void *dconf, const char *claim,
-                                 const char *header)
+const char *mab_set_claim_header(cmd_parms *cmd, void *dconf, const char *claim, const char *header)
 {
     mab_dir_conf_t *conf = dconf;
     const char *why = NULL;
@@ -108,8 +120,8 @@ void mab_merge_handoff(apr_pool_t *p, mab_dir_conf_t *conf, const mab_dir_conf_t
     conf->payload_header = add->payload_header ? add->payload_header : base->payload_header;
     conf->pass_token = add->pass_token != -1 ? add->pass_token : base->pass_token;
     conf->optional = add->optional != -1 ? add->optional : base->optional;
-    conf->allow_preflight = add->allow_preflight != -1 ? add->allow_preflight
-                                                       : base->allow_preflight;
+    conf->allow_preflight =
+        add->allow_preflight != -1 ? add->allow_preflight : base->allow_preflight;
     conf->scope_claim = add->scope_claim ? add->scope_claim : base->scope_claim;
 }
 
