@@ -38,8 +38,22 @@ static const char *path_of(ap_conf_vector_t *sec)
     return cd && cd->d ? cd->d : "";
 }
 
-static void check_list(server_rec *s, apr_array_header_t *secs, const char *kind, apr_pool_t *p,
-                       module *authn_core)
+/* A virtual host's list starts with the main server's sections (httpd appends its own):
+ * those were checked with the main server and are not reported once per vhost. */
+static int inherited(const apr_array_header_t *main_secs, const ap_conf_vector_t *sec)
+{
+    int k;
+
+    for (k = 0; main_secs && k < main_secs->nelts; k++) {
+        if (((ap_conf_vector_t **)main_secs->elts)[k] == sec) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void check_list(server_rec *s, apr_array_header_t *secs, const apr_array_header_t *main_secs,
+                       const char *kind, apr_pool_t *p, module *authn_core)
 {
     ap_conf_vector_t **sec = (ap_conf_vector_t **)secs->elts;
     int i, j;
@@ -48,7 +62,7 @@ static void check_list(server_rec *s, apr_array_header_t *secs, const char *kind
         const char *path = path_of(sec[i]), *missing = NULL;
         mab_dir_conf_t *conf;
 
-        if (!section_is_bearer(sec[i], authn_core)) {
+        if (inherited(main_secs, sec[i]) || !section_is_bearer(sec[i], authn_core)) {
             continue;
         }
         conf = ap_get_module_config(s->lookup_defaults, &auth_bearer_module);
@@ -73,11 +87,15 @@ static void check_list(server_rec *s, apr_array_header_t *secs, const char *kind
 void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp)
 {
     module *authn_core = ap_find_linked_module("mod_authn_core.c");
+    core_server_config *mconf = ap_get_core_module_config(main_server->module_config);
     server_rec *s;
 
     for (s = main_server; s; s = s->next) {
         core_server_config *sconf = ap_get_core_module_config(s->module_config);
-        check_list(s, sconf->sec_url, "Location", ptemp, authn_core);
-        check_list(s, sconf->sec_dir, "Directory", ptemp, authn_core);
+        int is_main = s == main_server;
+        check_list(s, sconf->sec_url, is_main ? NULL : mconf->sec_url, "Location", ptemp,
+                   authn_core);
+        check_list(s, sconf->sec_dir, is_main ? NULL : mconf->sec_dir, "Directory", ptemp,
+                   authn_core);
     }
 }

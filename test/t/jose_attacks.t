@@ -120,11 +120,11 @@ is_granted(req($P, token => sign({ alg => 'ES256', kid => 'test-ec-1' }, claims(
     # whitespace inside: a space splits the header value (two tokens: 400); a tab stays inside
     is_denied(req($P, auth => 'Bearer ' . substr($good, 0, 20) . ' ' . substr($good, 20),
                   token => $good),
-        'space inside the token', status => 400, reason => qr/more than one token \(kid=-, alg=-, iss=-, token=-\)/,
+        'space inside the token', status => 400, reason => qr/more than one token \(kid=-, alg=-, iss=-, sub=-, token=-\)/,
         challenge => challenge_invalid_request());
     is_denied(req($P, auth => 'Bearer ' . substr($good, 0, 20) . "\t" . substr($good, 20),
                   token => $good),
-        'tab inside the token', status => 400, reason => qr/more than one token \(kid=-, alg=-, iss=-, token=-\)/,
+        'tab inside the token', status => 400, reason => qr/more than one token \(kid=-, alg=-, iss=-, sub=-, token=-\)/,
         challenge => challenge_invalid_request());
 
     # header / payload not JSON objects (correctly signed)
