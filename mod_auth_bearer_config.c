@@ -403,6 +403,9 @@ const command_rec mab_cmds[] = {
     AP_INIT_TAKE2("AuthBearerClaimHeader", mab_set_claim_header, NULL, OR_AUTHCFG,
                   "a claim (name, or /JSON/Pointer) and the request header that carries it to "
                   "the application; client-sent copies are always removed (repeatable)"),
+    AP_INIT_TAKE2("AuthBearerClaimEnv", mab_set_claim_env, NULL, OR_AUTHCFG,
+                  "a claim (name, or /JSON/Pointer) and the environment variable that carries "
+                  "it to CGI/SSI (repeatable)"),
     AP_INIT_TAKE1("AuthBearerPayloadHeader", mab_set_payload_header, NULL, OR_AUTHCFG,
                   "request header that carries the whole verified payload, base64url JSON"),
     AP_INIT_FLAG("AuthBearerPassToken", ap_set_flag_slot,

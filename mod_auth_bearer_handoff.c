@@ -78,7 +78,7 @@ const char *mab_set_claim_header(cmd_parms *cmd, void *dconf, const char *claim,
 {
     mab_dir_conf_t *conf = dconf;
     const char *why = NULL;
-    mab_claim_header_t *h;
+    mab_claim_map_t *h;
 
     if (!mab_claims_name_valid(claim, &why)) {
         return apr_psprintf(cmd->pool, "AuthBearerClaimHeader: claim '%s': %s", claim, why);
@@ -87,11 +87,11 @@ const char *mab_set_claim_header(cmd_parms *cmd, void *dconf, const char *claim,
         return apr_pstrcat(cmd->pool, "AuthBearerClaimHeader: ", why, NULL);
     }
     if (!conf->claim_headers) {
-        conf->claim_headers = apr_array_make(cmd->pool, 4, sizeof(mab_claim_header_t));
+        conf->claim_headers = apr_array_make(cmd->pool, 4, sizeof(mab_claim_map_t));
     }
     h = apr_array_push(conf->claim_headers);
     h->claim = claim;
-    h->header = header;
+    h->name = header;
     return NULL;
 }
 
@@ -107,16 +107,20 @@ const char *mab_set_payload_header(cmd_parms *cmd, void *dconf, const char *head
     return NULL;
 }
 
+static apr_array_header_t *append(apr_pool_t *p, apr_array_header_t *base, apr_array_header_t *add)
+{
+    if (base && add) {
+        return apr_array_append(p, base, add);
+    }
+    return add ? add : base;
+}
+
 void mab_merge_handoff(apr_pool_t *p, mab_dir_conf_t *conf, const mab_dir_conf_t *base,
                        const mab_dir_conf_t *add)
 {
     /* Inner sections add headers: a name configured outside is still removed inside. */
-    if (base->claim_headers && add->claim_headers) {
-        conf->claim_headers = apr_array_append(p, base->claim_headers, add->claim_headers);
-    }
-    else {
-        conf->claim_headers = add->claim_headers ? add->claim_headers : base->claim_headers;
-    }
+    conf->claim_headers = append(p, base->claim_headers, add->claim_headers);
+    conf->claim_envs = append(p, base->claim_envs, add->claim_envs);
     conf->payload_header = add->payload_header ? add->payload_header : base->payload_header;
     conf->pass_token = add->pass_token != -1 ? add->pass_token : base->pass_token;
     conf->optional = add->optional != -1 ? add->optional : base->optional;
@@ -146,7 +150,7 @@ static int is_configured(const mab_dir_conf_t *conf, const char *name)
         return 1;
     }
     for (i = 0; conf->claim_headers && i < conf->claim_headers->nelts; i++) {
-        if (same_header(APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_header_t).header, name)) {
+        if (same_header(APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_map_t).name, name)) {
             return 1;
         }
     }
@@ -236,7 +240,7 @@ static void set_claim_headers(request_rec *r, const mab_dir_conf_t *conf, const 
     int i;
 
     for (i = 0; conf->claim_headers && i < conf->claim_headers->nelts; i++) {
-        const mab_claim_header_t *h = &APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_header_t);
+        const mab_claim_map_t *h = &APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_map_t);
         const json_t *v = mab_claims_lookup(st->claims, h->claim);
         const char *text;
 
@@ -249,11 +253,11 @@ static void set_claim_headers(request_rec *r, const mab_dir_conf_t *conf, const 
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "MAB00301: claim %s holds control characters: request header %s is "
                           "not sent for %s",
-                          ap_escape_logitem(r->pool, h->claim), h->header,
+                          ap_escape_logitem(r->pool, h->claim), h->name,
                           ap_escape_logitem(r->pool, r->uri));
             continue;
         }
-        apr_table_set(r->headers_in, h->header, text);
+        apr_table_set(r->headers_in, h->name, text);
     }
     if (conf->payload_header) {
         const char *json = mab_json_compact(r->pool, st->claims);

@@ -41,19 +41,21 @@ typedef struct {
     int skew;                 /* -1 unset */
     const char *user_claim;
     /* hand-off to CGI and proxied apps (mod_auth_bearer_handoff.c, mod_auth_bearer_access.c) */
-    apr_array_header_t *claim_headers; /* mab_claim_header_t; inner sections add to outer */
+    apr_array_header_t *claim_headers; /* mab_claim_map_t; inner sections add to outer */
     const char *payload_header;        /* AuthBearerPayloadHeader; NULL = none */
     int pass_token;                    /* AuthBearerPassToken; -1 unset (On) */
     int optional;                      /* AuthBearerOptional; -1 unset (Off) */
     int allow_preflight;               /* AuthBearerAllowPreflight; -1 unset (Off) */
     const char *scope_claim;           /* AuthBearerScopeClaim; NULL = scope, scp, permissions */
+    apr_array_header_t *claim_envs;    /* mab_claim_map_t, AuthBearerClaimEnv; additive */
 } mab_dir_conf_t;
 
-/* One AuthBearerClaimHeader: the claim (a name or a JSON Pointer) and the request header. */
+/* One AuthBearerClaimHeader or AuthBearerClaimEnv: the claim (a name or a JSON Pointer) and
+ * the request header or environment variable that carries it. */
 typedef struct {
     const char *claim;
-    const char *header;
-} mab_claim_header_t;
+    const char *name;
+} mab_claim_map_t;
 
 /* What this request's token turned out to be; computed once, used by authn and authz. */
 typedef struct {
@@ -86,6 +88,7 @@ mab_req_t *mab_request_verify(request_rec *r);
 
 /* Exposes the verified claims to CGI and SSI through the subprocess environment. */
 void mab_export_env(request_rec *r, const mab_req_t *st);
+const char *mab_set_claim_env(cmd_parms *cmd, void *dconf, const char *claim, const char *name);
 
 void mab_register_authz_providers(apr_pool_t *p);
 

@@ -42,6 +42,8 @@ is_deeply(eval { JSON::PP->new->decode($env->{BEARER_CLAIM_PROFILE} // '') }, $p
     'nested object claim as JSON');
 is_deeply(eval { JSON::PP->new->decode($env->{BEARER_CLAIMS} // '') }, $payload,
     'BEARER_CLAIMS: the whole payload');
+is($env->{PRIMARY_GROUP}, 'a', 'AuthBearerClaimEnv /profile/groups/0 PRIMARY_GROUP');
+ok(!exists $env->{PROFILE_MISSING}, 'AuthBearerClaimEnv with an absent claim: not set');
 is($env->{HTTP_X_AUTH_USER}, 'alice.ü', 'AuthBearerClaimHeader reaches CGI as HTTP_X_AUTH_USER (not the spoof)');
 ok(!exists $env->{HTTP_AUTHORIZATION}, 'no HTTP_AUTHORIZATION without CGIPassAuth');
 my @leak = grep { index($env->{$_} // '', $tok) >= 0 } keys %$env;

@@ -46,6 +46,12 @@ refused('AuthBearerClaimHeader /a~2b X-A', qr/AuthBearerClaimHeader: claim '\/a~
 refused('AuthBearerClaimHeader sub', qr/AuthBearerClaimHeader takes two arguments/, 'one argument');
 refused('AuthBearerPayloadHeader X_Payload', qr/AuthBearerPayloadHeader: header name 'X_Payload' contains '_'/,
     'payload header with underscore');
+refused('AuthBearerClaimEnv sub 1ST', qr/AuthBearerClaimEnv: '1ST' is not a variable name/, 'env name with a digit first');
+refused('AuthBearerClaimEnv sub A-B', qr/AuthBearerClaimEnv: 'A-B' is not a variable name/, 'env name with a dash');
+refused('AuthBearerClaimEnv email REMOTE_USER', qr/AuthBearerClaimEnv: REMOTE_USER is set by httpd/, 'REMOTE_USER');
+refused('AuthBearerClaimEnv sub HTTP_X_USER', qr/AuthBearerClaimEnv: HTTP_X_USER is set by httpd/, 'HTTP_ prefix');
+refused('AuthBearerClaimEnv sub BEARER_CLAIM_X', qr/AuthBearerClaimEnv: BEARER_CLAIM_X is set by/, 'BEARER_CLAIM prefix');
+refused('AuthBearerClaimEnv /a~ X', qr/AuthBearerClaimEnv: claim '\/a~'/, 'env claim pointer');
 refused('AuthBearerPassToken maybe', qr/AuthBearerPassToken must be On or Off/, 'PassToken value');
 refused('AuthBearerScopeClaim /x~', qr/AuthBearerScopeClaim: '\/x~'/, 'scope claim pointer');
 refused('AuthBearerRemoteUserClaim /p~3', qr/AuthBearerRemoteUserClaim: '\/p~3'/, 'REMOTE_USER claim pointer');
@@ -53,7 +59,7 @@ refused('AuthBearerRemoteUserClaim /p~3', qr/AuthBearerRemoteUserClaim: '\/p~3'/
 my ($rc, $out) = check('AuthBearerClaimHeader https://example.com/roles X-Roles',
     'AuthBearerClaimHeader /realm_access/roles X-Realm-Roles', 'AuthBearerPayloadHeader X-Payload',
     'AuthBearerPassToken Off', 'AuthBearerOptional On', 'AuthBearerAllowPreflight On',
-    'AuthBearerScopeClaim /ext/perms');
+    'AuthBearerScopeClaim /ext/perms', 'AuthBearerClaimEnv /org/id ORG_ID');
 like($out, qr/Syntax OK/, 'a valid hand-off configuration is accepted') or diag $out;
 
 done_testing();
