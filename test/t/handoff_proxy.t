@@ -118,6 +118,13 @@ is(env_of($r)->{REQUEST_URI}, '/mab-backend/app/public/info', 'proxy public: rea
 $r = is_granted(req('/app/public/info', token => $tok, headers => \%spoof), 'proxy public: with a token');
 no_spoof_reached($r, 'proxy public: with a token');
 
+# --- an internal redirect (ErrorDocument) into the application: scrubbed there too -----------------
+$r = req('/elsewhere/nothing-here', headers => \%spoof);
+# (the status is the backend's: httpd lets a proxied error document's own status through)
+is(env_of($r)->{REQUEST_URI}, '/mab-backend/app/public/notfound', 'internal redirect: served by the backend')
+    or diag $r->content;
+no_spoof_reached($r, 'internal redirect');
+
 # --- AuthBearerPassToken Off -------------------------------------------------------------------------
 $r = is_granted(req('/app-notoken/x', token => $tok, headers => { 'X-Auth-Subject' => 'spoof' }),
     'PassToken Off: valid token');
