@@ -307,7 +307,6 @@ static const char *set_skew(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
 {
     mab_dir_conf_t *conf = dconf;
-
     const char *why = NULL;
 
     if (!mab_claims_name_valid(arg, &why)) {
