@@ -172,7 +172,9 @@ static int find_configured(void *data, const char *key, const char *value)
     return 1;
 }
 
-static void strip_client_copies(request_rec *r, const mab_dir_conf_t *conf)
+/* `log`: only the first pass over what the client sent says so; later passes (internal
+ * redirects, subrequests, fixups) also remove the module's own values from earlier. */
+static void strip_client_copies(request_rec *r, const mab_dir_conf_t *conf, int log)
 {
     strip_ctx_t ctx;
     int i;
@@ -186,17 +188,20 @@ static void strip_client_copies(request_rec *r, const mab_dir_conf_t *conf)
     for (i = 0; i < ctx.found->nelts; i++) {
         const char *name = APR_ARRAY_IDX(ctx.found, i, const char *);
         /* The value is the client's and may be anything: only the name is logged. */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "MAB00300: removed client-sent request header %s from %s (the module sets "
-                      "it from the verified token)",
-                      ap_escape_logitem(r->pool, name), ap_escape_logitem(r->pool, r->uri));
+        if (log) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "MAB00300: removed client-sent request header %s from %s (the module "
+                          "sets it from the verified token)",
+                          ap_escape_logitem(r->pool, name), ap_escape_logitem(r->pool, r->uri));
+        }
         apr_table_unset(r->headers_in, name);
     }
 }
 
 static int strip_early(request_rec *r)
 {
-    strip_client_copies(r, ap_get_module_config(r->per_dir_config, &auth_bearer_module));
+    strip_client_copies(r, ap_get_module_config(r->per_dir_config, &auth_bearer_module),
+                        r->prev == NULL);
     return DECLINED;
 }
 
@@ -271,7 +276,7 @@ static int forward_identity(request_rec *r)
     const mab_dir_conf_t *conf = ap_get_module_config(r->per_dir_config, &auth_bearer_module);
     const mab_req_t *st;
 
-    strip_client_copies(r, conf);
+    strip_client_copies(r, conf, 0);
     if (!conf->claim_headers && !conf->payload_header) {
         return DECLINED;
     }
