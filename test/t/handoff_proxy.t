@@ -125,6 +125,16 @@ is(env_of($r)->{REQUEST_URI}, '/mab-backend/app/public/notfound', 'internal redi
     or diag $r->content;
 no_spoof_reached($r, 'internal redirect');
 
+# --- a subrequest (SSI include virtual) into the application: scrubbed there too ------------------
+$r = req('/ssi/include.shtml', headers => \%spoof);
+is($r->code, 200, 'subrequest: the SSI page');
+my ($json) = $r->content =~ /(\{.*\})/s;
+my $sub_env = eval { JSON::PP->new->decode($json // '') } || {};
+is($sub_env->{REQUEST_URI}, '/mab-backend/app/public/included', 'subrequest: served by the backend')
+    or diag $r->content;
+ok(!grep({ /^HTTP_X_AUTH_/ } keys %$sub_env), 'subrequest: no X-Auth-* header reached the backend')
+    or diag join ', ', grep { /^HTTP_X_AUTH_/ } keys %$sub_env;
+
 # --- AuthBearerPassToken Off -------------------------------------------------------------------------
 $r = is_granted(req('/app-notoken/x', token => $tok, headers => { 'X-Auth-Subject' => 'spoof' }),
     'PassToken Off: valid token');

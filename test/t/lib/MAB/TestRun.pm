@@ -5,7 +5,7 @@ package MAB::TestRun;
 #    what a CI container needs. test/run-apache-tests makes sure that user can read test/t.
 #  - makes sure a CGI module is loaded (Debian's mods-enabled, which Apache::Test inherits,
 #    enables neither mod_cgi nor mod_cgid): mod_cgid for threaded MPMs, mod_cgi for prefork.
-#  - loads mod_proxy, mod_proxy_http and mod_headers for the reverse-proxy tests.
+#  - loads mod_proxy, mod_proxy_http, mod_headers and mod_include for the hand-off tests.
 use strict;
 use warnings;
 use parent 'Apache::TestRun';
@@ -20,8 +20,9 @@ sub configure {
         $cfg->find_and_load_module($cgi)
             or die "cannot find $cgi (looked in apxs LIBEXECDIR)\n";
     }
-    # the reverse-proxy tests (t/handoff_proxy.t): a proxied backend vhost that echoes headers
-    for my $m (qw(mod_proxy.so mod_proxy_http.so mod_headers.so)) {
+    # the hand-off tests (t/handoff_proxy.t): a proxied backend vhost that echoes headers, and an
+    # SSI page whose include is a subrequest
+    for my $m (qw(mod_proxy.so mod_proxy_http.so mod_headers.so mod_include.so)) {
         $cfg->find_and_load_module($m) or die "cannot find $m (looked in apxs LIBEXECDIR)\n";
     }
     $self->SUPER::configure(@_);
