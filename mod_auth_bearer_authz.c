@@ -4,7 +4,10 @@
  * A definite AUTHZ_DENIED in the first pass is answered with 403 by mod_authz_core
  * itself, with no AuthzSendForbiddenOnFailure; AUTHZ_DENIED_NO_USER lets authentication
  * run. So the providers verify the token already in the first pass: a valid token that
- * lacks the scope is a 403 there, a missing or bad one goes on to authentication's 401. */
+ * lacks the scope is a 403 there, a missing or bad one goes on to authentication's 401.
+ * Claim names may be JSON Pointers (mab_claims_lookup); under negation ("Require not",
+ * <RequireNone>) mod_authz_core turns DENIED and DENIED_NO_USER into NEUTRAL and GRANTED
+ * into DENIED, so a negated rule records what the token met rather than what it lacked. */
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <httpd.h>
