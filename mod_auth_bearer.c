@@ -421,10 +421,16 @@ int mab_authn_result(request_rec *r, const mab_req_t *st)
 
 static int authenticate(request_rec *r)
 {
+    mab_req_t *st;
+
     if (!is_bearer(r)) {
         return DECLINED;
     }
-    return mab_authn_result(r, mab_request_verify(r));
+    st = mab_request_verify(r);
+    if (mab_optional_anonymous(r, st)) {
+        return OK;
+    }
+    return mab_authn_result(r, st);
 }
 
 /* mod_authz_core asks the auth type for a challenge when authorization fails after a

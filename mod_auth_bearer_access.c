@@ -4,8 +4,11 @@
  * whatever the Require lines need: a bad one is answered 401 there and then, a good one
  * sets REMOTE_USER and the claims even under "Require all granted". A request without a
  * token goes on anonymously, and the Require lines decide: all granted / ip / method can
- * pass it; valid-user, scope and claim still need a token (401 with a challenge), so
- * anonymity never grants what a token would have to.
+ * pass it, and so does Require valid-user: authentication succeeds with the empty user
+ * name, which httpd needs to let valid-user grant and which is withdrawn again in fixups,
+ * so neither CGI's REMOTE_USER nor the access log's %u shows an identity. Where a Require
+ * scope or claim line was evaluated, the token is needed (401 with a challenge), even
+ * inside a <RequireAny> that valid-user could have granted: anonymity never grants a scope.
  *
  * AuthBearerAllowPreflight On — a CORS preflight (OPTIONS with Origin and
  * Access-Control-Request-Method; browsers never attach credentials to it) is authorized
@@ -73,8 +76,32 @@ static int verify_if_present(request_rec *r)
     return mab_authn_result(r, st);
 }
 
+int mab_optional_anonymous(request_rec *r, mab_req_t *st)
+{
+    if (dir_conf(r)->optional != 1 || st->status != HTTP_UNAUTHORIZED || st->error
+        || st->token_needed) {
+        return 0;
+    }
+    st->anonymous = 1;
+    r->user = (char *)"";
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "MAB00401: no bearer token: anonymous (AuthBearerOptional On)");
+    return 1;
+}
+
+static int withdraw_anonymous(request_rec *r)
+{
+    const mab_req_t *st = ap_get_module_config(r->request_config, &auth_bearer_module);
+
+    if (st && st->anonymous && r->user && !*r->user) {
+        r->user = NULL;
+    }
+    return DECLINED;
+}
+
 void mab_register_access_hooks(apr_pool_t *p)
 {
+    ap_hook_fixups(withdraw_anonymous, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_access(verify_if_present, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_access_ex(pass_preflight, NULL, NULL, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
 }

@@ -123,7 +123,9 @@ static authz_status token_state(request_rec *r, const char *what, mab_req_t **ou
         return r->user ? AUTHZ_DENIED : AUTHZ_DENIED_NO_USER;
     }
     if (st->status != OK) {
-        /* Missing or bad token: authentication answers it (401/400/500). */
+        /* Missing or bad token: authentication answers it (401/400/500), also in
+         * AuthBearerOptional mode, where a missing one is otherwise anonymous. */
+        st->token_needed = 1;
         return AUTHZ_DENIED_NO_USER;
     }
     if (!r->user) {

@@ -69,6 +69,8 @@ typedef struct {
     apr_array_header_t *denied_scopes; /* scopes a failed Require scope asked for */
     const char *denied_claim;          /* the claim a failed Require claim named */
     const char *refused_rule;          /* a negated Require scope/claim the token met */
+    int anonymous; /* AuthBearerOptional without a token: authenticated as "" for valid-user */
+    int token_needed; /* a Require scope/claim line asked for the token */
 } mab_req_t;
 
 extern struct mab_keycache_t *mab_glue_keycache;
@@ -106,6 +108,9 @@ void mab_register_handoff_hooks(apr_pool_t *p);
 
 /* Optional tokens and CORS preflight (mod_auth_bearer_access.c). */
 void mab_register_access_hooks(apr_pool_t *p);
+
+/* AuthBearerOptional and no bearer token: authentication succeeds anonymously. */
+int mab_optional_anonymous(request_rec *r, mab_req_t *st);
 
 /* Warns at startup about Bearer sections missing a required directive. */
 void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp);

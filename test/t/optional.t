@@ -1,6 +1,6 @@
 # AuthBearerOptional On (conf/handoff.conf.in): no token -> anonymous where the Require lines
-# allow it; a present token is always verified (bad: 401, good: identity); valid-user, scope and
-# claim still need a token.
+# allow it (valid-user included, with no REMOTE_USER shown); a present token is always verified
+# (bad: 401, good: identity); scope and claim still need a token.
 use strict;
 use warnings;
 use FindBin;
@@ -48,9 +48,21 @@ is_denied(req('/optional/scoped/env', token => mint(claims => { scope => 'a', is
     'optional scoped: bad token', status => 401, reason => 'issuer mismatch',
     challenge => challenge_invalid_token('issuer mismatch'));
 
-# Require valid-user: still needs a token
-is_denied(req('/optional/user/env'), 'optional valid-user: no token', status => 401,
+# Require valid-user: anonymous passes, but shows no identity to the application
+$r = is_granted(req('/optional/user/env', headers => $spoof), 'optional valid-user: no token');
+$env = env_of($r);
+ok(!exists $env->{REMOTE_USER}, 'optional valid-user, no token: no REMOTE_USER (not even empty)');
+ok(!grep({ /^BEARER_CLAIM/ } keys %$env), 'optional valid-user, no token: no BEARER_CLAIM*');
+ok(!exists $env->{HTTP_X_AUTH_SUBJECT}, 'optional valid-user, no token: spoofed header removed');
+ok(!$r->header('WWW-Authenticate'), 'optional valid-user, no token: no challenge');
+is_denied(req('/optional/user/env', token => mint(claims => { exp => now() - 3600 })),
+    'optional valid-user: expired token', status => 401, reason => 'token expired',
+    challenge => challenge_invalid_token('token expired'));
+# RequireAll of valid-user and a scope: the scope still needs a token
+is_denied(req('/optional/user-scoped/env'), 'optional valid-user+scope: no token', status => 401,
     challenge => challenge_401());
+is_granted(req('/optional/user-scoped/env', token => mint(claims => { scope => 'a' })),
+    'optional valid-user+scope: scope a');
 is(env_of(is_granted(req('/optional/user/env', token => mint()), 'optional valid-user: token'))->{REMOTE_USER},
     'auth0|alice', 'optional valid-user: REMOTE_USER');
 
