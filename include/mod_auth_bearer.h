@@ -69,7 +69,7 @@ typedef struct {
     apr_array_header_t *denied_scopes; /* scopes a failed Require scope asked for */
     const char *denied_claim;          /* the claim a failed Require claim named */
     const char *refused_rule;          /* a negated Require scope/claim the token met */
-    int anonymous; /* AuthBearerOptional without a token: authenticated as "" for valid-user */
+    int anonymous;    /* AuthBearerOptional without a token: authenticated as "" for valid-user */
     int token_needed; /* a Require scope/claim line asked for the token */
 } mab_req_t;
 
