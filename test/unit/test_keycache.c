@@ -57,7 +57,7 @@ int main(void)
     apr_global_mutex_t *mutex = NULL;
     mab_keycache_t *kc;
     mab_source_t *src, *src_again, *src_missing;
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5, NULL, 0};
     const mab_keyset_t *ks;
     char *set1, *set2;
     pid_t pid;
@@ -135,6 +135,98 @@ int main(void)
     ks = mab_keycache_get(kc, src_missing, req, 0, &err);
     ok(ks == NULL, "missing source again: still refused (retry interval)");
     apr_pool_destroy(req);
+
+    /* issue 4: cache size, the watchdog's maintenance, lock-free adoption, status info. */
+    {
+        mab_keycache_opts_t small = opts;
+        mab_keycache_t *kc2 = mab_keycache_create(p);
+        mab_source_t *big = mab_keycache_source(kc2, path);
+        mab_source_t *disc = mab_keycache_discovery(kc2, "https://issuer.invalid/");
+        mab_source_info_t info;
+        char *bigset = apr_pstrdup(p, "{\"keys\":[");
+        int i, n;
+
+        /* Entra-sized: 30 RSA keys (two key pairs under 30 kids keeps the test fast). */
+        for (i = 0; i < 30; i++) {
+            bigset =
+                apr_pstrcat(p, bigset, i ? "," : "",
+                            rsa_jwk(p, i % 2 ? k2 : k1, apr_psprintf(p, "entra-%02d", i)), NULL);
+        }
+        bigset = apr_pstrcat(p, bigset, "]}", NULL);
+        ok(strlen(bigset) > 10 * 1024, "30 RSA keys are more than 10 KiB (%lu bytes)",
+           (unsigned long)strlen(bigset));
+        write_file(p, path, bigset);
+
+        small.slot_size = 4096;
+        mab_keycache_init(kc2, p, mutex, &small, &err);
+        mab_keycache_child_init(kc2, p);
+        apr_pool_create(&req, p);
+        ks = mab_keycache_get(kc2, big, req, 0, &err);
+        ok(!ks && err && strstr(err, "AuthBearerCacheSize")
+               && strstr(err, "set AuthBearerCacheSize"),
+           "key set larger than the cache: refused naming the directive and the size needed");
+        if (err) {
+            printf("# %s\n", err);
+        }
+        apr_pool_destroy(req);
+
+        /* Big enough: maintenance warms the source once; it is then fresh and left alone. */
+        mab_keycache_init(kc2, p, mutex, &opts, &err);
+        mab_keycache_child_init(kc2, p);
+        is_int(mab_keycache_maintain(kc2), 1,
+               "maintenance warms the JWKS source, not the unused "
+               "discovery source");
+        is_int(mab_keycache_maintain(kc2), 0, "a fresh key set is not fetched again");
+        apr_pool_create(&req, p);
+        ks = get(kc2, big, req, 0);
+        ok(ks && ks->nkeys == 30 && has_kid(ks, "entra-29"), "large key set (30 RSA keys) works");
+        apr_pool_destroy(req);
+
+        mab_keycache_info(kc2, big, p, &info);
+        n = info.kids->nelts;
+        is_int(n, 30, "status info lists every kid");
+        is_str(n ? APR_ARRAY_IDX(info.kids, 0, const char *) : "", "entra-00", "first kid");
+        is_int((int)info.fetches, 1, "status info: one fetch");
+        is_int((int)info.failures, 0, "status info: no failure");
+        ok(info.bytes == strlen(bigset), "status info: bytes cached");
+        ok(info.expires_at - info.fetched_at == apr_time_from_sec(3600), "status info: expiry");
+        mab_keycache_info(kc2, disc, p, &info);
+        ok(info.discovery && !info.in_use && info.fetches == 0,
+           "the discovery source of an issuer with its own JWKS is never fetched");
+
+        /* A process that has an older generation adopts the new one while another
+         * process holds the global mutex (a fetch hanging until its timeout): the copy
+         * out of shared memory takes no global lock. */
+        write_file(p, path, set1);
+        {
+            mab_keycache_opts_t eager = opts;
+            eager.refetch_interval_s = 0;
+            mab_keycache_init(kc2, p, mutex, &eager, &err);
+            mab_keycache_child_init(kc2, p);
+        }
+        apr_pool_create(&req, p);
+        ok(has_kid(get(kc2, big, req, 0), "one"), "generation 1 in this process");
+        apr_pool_destroy(req);
+        pid = fork();
+        if (pid == 0) {
+            apr_pool_t *cp;
+            const mab_keyset_t *cks;
+            sleep(1); /* the parent stores generation 2 and takes the mutex */
+            alarm(5); /* blocking on the mutex would be killed here */
+            apr_pool_create(&cp, NULL);
+            cks = mab_keycache_get(kc2, big, cp, 0, &err);
+            _exit(has_kid(cks, "two") ? 0 : 3);
+        }
+        write_file(p, path, set2);
+        apr_pool_create(&req, p);
+        ok(has_kid(get(kc2, big, req, 1), "two"), "generation 2 stored by this process");
+        apr_pool_destroy(req);
+        apr_global_mutex_lock(mutex);
+        waitpid(pid, &status, 0);
+        apr_global_mutex_unlock(mutex);
+        ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "another process adopts the new generation while the global mutex is held");
+    }
 
     apr_global_mutex_destroy(mutex);
     unlink(path);
