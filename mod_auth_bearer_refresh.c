@@ -62,5 +62,6 @@ int mab_refresh_start(server_rec *s, apr_pool_t *pconf, struct mab_keycache_t *k
                      "request that finds them expired");
         return 0;
     }
+    mab_keycache_set_background(kc, 1);
     return 1;
 }

@@ -69,6 +69,10 @@ const struct mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *sr
  * number of fetches made. */
 int mab_keycache_maintain(mab_keycache_t *kc);
 
+/* Says mab_keycache_maintain runs (a watchdog): requests then leave expired keys to it
+ * and keep using them, stepping in only if it has not refreshed them well past expiry. */
+void mab_keycache_set_background(mab_keycache_t *kc, int on);
+
 /* What the status page shows about one source. Times are 0 when unknown. */
 typedef struct {
     const char *uri;          /* JWKS location, or the issuer of a discovery source */

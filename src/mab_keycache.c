@@ -64,6 +64,7 @@ struct mab_keycache_t {
     apr_size_t stride;
     apr_global_mutex_t *mutex;
     mab_keycache_opts_t opts;
+    int background; /* mab_keycache_maintain runs off the request path */
 };
 
 typedef struct {
@@ -118,6 +119,11 @@ const char *mab_source_uri(const mab_source_t *src)
 int mab_source_is_discovery(const mab_source_t *src)
 {
     return src->discovery;
+}
+
+void mab_keycache_set_background(mab_keycache_t *kc, int on)
+{
+    kc->background = on;
 }
 
 int mab_keycache_count(const mab_keycache_t *kc)
@@ -513,6 +519,15 @@ static const mab_keyset_t *hold_current(mab_source_t *src, apr_pool_t *pool, apr
     return set->ks;
 }
 
+/* With a background refresher, requests leave expired keys to it (it retries every
+ * retry interval while the issuer is down) and only step in when it is clearly stuck. */
+static apr_uint32_t stale_grace(const mab_keycache_t *kc)
+{
+    return kc->background ? (apr_uint32_t)(kc->opts.retry_interval_s
+                                           + 2 * kc->opts.fetch_timeout_ms / 1000 + 2)
+                          : 0;
+}
+
 /* Under the global mutex: whether src should be fetched now. */
 static int fetch_due(const mab_source_t *src, const slot_hdr_t *hdr, apr_uint32_t now,
                      int want_refresh)
@@ -524,7 +539,7 @@ static int fetch_due(const mab_source_t *src, const slot_hdr_t *hdr, apr_uint32_
         /* Cold: after a failure, wait the retry interval instead of hammering. */
         return hdr->last_attempt == 0 || since >= (apr_uint32_t)o->retry_interval_s;
     }
-    if (now >= hdr->expires_at) {
+    if (now >= hdr->expires_at + stale_grace(src->kc)) {
         return 1; /* a failed refresh already pushed expires_at by the retry interval */
     }
     return want_refresh && since >= (apr_uint32_t)o->refetch_interval_s;
@@ -590,7 +605,7 @@ const mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_
     local_gen = src->current_gen;
     unlock_local(src);
 
-    if (gen == 0 || want_refresh || now >= apr_atomic_read32(&hdr->expires_at)) {
+    if (gen == 0 || want_refresh || now >= apr_atomic_read32(&hdr->expires_at) + stale_grace(kc)) {
         /* With keys in hand, never queue behind another process's fetch. */
         apr_status_t rv =
             have_local ? apr_global_mutex_trylock(kc->mutex) : apr_global_mutex_lock(kc->mutex);
