@@ -1,4 +1,5 @@
 package MAB::JWKSServer;
+# new(tls => [cert.pem, key.pem]) serves https instead.
 # A real HTTP server on loopback for the key set lifecycle tests: serves documents the test
 # publishes, can be switched to answer 500, garbage or hang, and logs every request so the
 # test can count fetches. It forks one process per connection (a hanging answer must not
@@ -21,7 +22,8 @@ sub new {
     my $sock = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0, Listen => 64,
                                    ReuseAddr => 1, Proto => 'tcp')
         or die "cannot listen on 127.0.0.1: $@";
-    my $self = bless { dir => $dir, port => $sock->sockport }, $class;
+    my $self = bless { dir => $dir, port => $sock->sockport, scheme => $o{tls} ? 'https' : 'http' },
+        $class;
     my $pid = fork // die "fork: $!";
     if (!$pid) {
         setpgrp(0, 0);            # stop() ends the server and its hanging handlers together
@@ -31,6 +33,12 @@ sub new {
             my $h = fork;
             if (defined $h && $h == 0) {
                 close $sock;
+                if ($o{tls}) {
+                    require IO::Socket::SSL;
+                    IO::Socket::SSL->start_SSL($c, SSL_server => 1, SSL_cert_file => $o{tls}[0],
+                                               SSL_key_file => $o{tls}[1])
+                        or POSIX::_exit(0);    # the client refused our certificate
+                }
                 _serve($dir, $c);
                 POSIX::_exit(0);
             }
@@ -95,7 +103,7 @@ sub _serve {
 
 sub port { $_[0]{port} }
 sub dir  { $_[0]{dir} }
-sub url  { my ($s, $p) = @_; "http://127.0.0.1:$s->{port}" . ($p // '') }
+sub url  { my ($s, $p) = @_; "$s->{scheme}://127.0.0.1:$s->{port}" . ($p // '') }
 
 sub _write {
     my ($file, $text) = @_;
