@@ -605,7 +605,12 @@ const mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_
     local_gen = src->current_gen;
     unlock_local(src);
 
-    if (gen == 0 || want_refresh || now >= apr_atomic_read32(&hdr->expires_at) + stale_grace(kc)) {
+    /* Checked without the mutex first, so a flood of unknown kids inside the refetch
+     * interval does not even contend for it; fetch_due decides under it. */
+    if (gen == 0 || now >= apr_atomic_read32(&hdr->expires_at) + stale_grace(kc)
+        || (want_refresh
+            && now - apr_atomic_read32(&hdr->last_attempt)
+                   >= (apr_uint32_t)kc->opts.refetch_interval_s)) {
         /* With keys in hand, never queue behind another process's fetch. */
         apr_status_t rv =
             have_local ? apr_global_mutex_trylock(kc->mutex) : apr_global_mutex_lock(kc->mutex);
