@@ -69,7 +69,7 @@ for my $mpm (qw(prefork event)) {
     my $before = () = $srv->times_of('/short.json');
     my $t0 = time;
     my ($ok, $all) = (0, 0);
-    while (time - $t0 < 7) {
+    while (time - $t0 < 6) {
         my $r = $h->load(40, 4, sub { ('/short/ok.txt', token => $tok) });
         $ok += $r->{200} // 0;
         $all += $_ for values %$r;
@@ -78,7 +78,7 @@ for my $mpm (qw(prefork event)) {
     my @t = $srv->times_of('/short.json');
     my $new = @t - $before;
     my @gaps = map { $t[$_] - $t[ $_ - 1 ] } 1 .. $#t;
-    ok($new >= 1 && $new <= 4, "$mpm: $new refresh(es) in 7 s of a key set living 4 s");
+    ok($new >= 1 && $new <= 4, "$mpm: $new refresh(es) in 6 s of a key set living 4 s");
     my $min = (sort { $a <=> $b } @gaps)[0] // 99;
     ok($min >= 1.5, sprintf("%s: never two fetches in one lifetime (shortest gap %.2f s)", $mpm, $min))
         or diag "fetch times: @t";
