@@ -47,6 +47,7 @@ const char *mab_discovery_parse(apr_pool_t *p, const char *buf, apr_size_t len, 
     const char *detail = NULL;
     json_t *doc = mab_json_parse_object(p, buf, len, &detail);
     json_t *iss, *jwks;
+    const char *c;
 
     if (!doc) {
         *why = apr_psprintf(p, "metadata is not a JSON object: %s", detail);
@@ -67,6 +68,13 @@ const char *mab_discovery_parse(apr_pool_t *p, const char *buf, apr_size_t len, 
     if (!json_is_string(jwks) || !mab_fetch_is_url(json_string_value(jwks))) {
         *why = "metadata has no http(s) \"jwks_uri\"";
         return NULL;
+    }
+    for (c = json_string_value(jwks); *c; c++) {
+        /* A URL is printable ASCII without spaces (RFC 3986); it is logged and shown. */
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
+            *why = "metadata's \"jwks_uri\" is not a plain ASCII URL";
+            return NULL;
+        }
     }
     return apr_pstrdup(p, json_string_value(jwks));
 }

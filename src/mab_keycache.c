@@ -348,9 +348,24 @@ static const char *label(const mab_source_t *src, apr_pool_t *p)
     return src->discovery ? apr_pstrcat(p, "of issuer ", src->uri, " (discovery)", NULL) : src->uri;
 }
 
+/* Reasons can quote what a server sent (an issuer name, a JSON error near some bytes): kept
+ * to printable ASCII before they reach the log, the status page and its JSON. */
+static const char *printable(apr_pool_t *p, const char *s)
+{
+    char *c = apr_pstrdup(p, s), *o;
+
+    for (o = c; *o; o++) {
+        if ((unsigned char)*o < 0x20 || (unsigned char)*o >= 0x7f) {
+            *o = '?';
+        }
+    }
+    return c;
+}
+
 static void record_failure(mab_source_t *src, slot_hdr_t *hdr, apr_pool_t *p, apr_uint32_t now,
                            const char *why)
 {
+    why = printable(p, why);
     apr_cpystrn(hdr->last_error, why, sizeof(hdr->last_error));
     hdr->failures++;
     if (hdr->gen != 0) {
@@ -424,7 +439,7 @@ static const char *discover(mab_source_t *src, slot_hdr_t *hdr, apr_pool_t *tmp,
     if (hdr->jwks_uri[0]) {
         mab_log(MAB_LOG_ERR,
                 "MAB00033: metadata of issuer %s could not be refreshed: %s (keeping jwks_uri %s)",
-                src->uri, *why, hdr->jwks_uri);
+                src->uri, printable(tmp, *why), hdr->jwks_uri);
         hdr->meta_expires_at = now + (apr_uint32_t)o->retry_interval_s;
         return apr_pstrdup(tmp, hdr->jwks_uri);
     }

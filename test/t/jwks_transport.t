@@ -80,6 +80,29 @@ $tls->publish('/jwks.json', jwks_json(jwk('issuer')));
         'AuthBearerCAFile: the https key source is trusted, token accepted') or diag $h->error_log;
     $h->stop;
 }
+# --- redirects: https to https only, plain http never ---
+{
+    my $plain = MAB::JWKSServer->new;
+    $plain->publish('/jwks.json', jwks_json(jwk('issuer')));
+    $plain->redirect('/moved.json', $plain->url('/jwks.json'));
+    $tls->redirect('/to-http.json', $plain->url('/jwks.json'));
+    $tls->redirect('/to-https.json', $tls->url('/jwks.json'));
+    my $conf = "AuthBearerFetchTimeout 2\nAuthBearerCAFile $tmp/cert.pem\n";
+    for my $case ([ 'http', $plain->url('/moved.json') ], [ 'tohttp', $tls->url('/to-http.json') ],
+                  [ 'tohttps', $tls->url('/to-https.json') ]) {
+        $conf .= section('https://issuer.test/', $case->[1]) =~ s{/p>}{/$case->[0]>}r;
+    }
+    my $h = MAB::Httpd->new(paths => [qw(http tohttp tohttps)], conf => $conf);
+    ok($h->start, 'redirecting key sources: starts') or diag $h->{start_output};
+    is($h->get('/tohttps/ok.txt', token => mint())->code, 200, 'https redirected to https: followed');
+    is($h->get('/tohttp/ok.txt', token => mint())->code, 401, 'https redirected to http: refused');
+    is($h->get('/http/ok.txt', token => mint())->code, 401, 'plain http redirect: not followed');
+    is($plain->count('/jwks.json'), 0, 'the http target of a redirect was never fetched');
+    like($h->error_log, qr/MAB00030: fetching key set \Q${\ $plain->url('\/moved.json')}\E failed: HTTP status 302/,
+        'plain http redirect: logged as a 302') or diag $h->error_log;
+    $h->stop;
+    $plain->stop;
+}
 $tls->stop;
 
 # --- AuthBearerCacheSize ---

@@ -85,6 +85,13 @@ int main(void)
                "ERROR", 5)
            == 0,
        "jwks_uri not a string: refused");
+    ok(strncmp(parse(p,
+                     "{\"issuer\":\"https://a.example/\",\"jwks_uri\":\"https://a.example/k\\n"
+                     "x\"}",
+                     "https://a.example/"),
+               "ERROR", 5)
+           == 0,
+       "jwks_uri with a control character: refused");
     ok(strncmp(parse(p, "not json", "https://a.example/"), "ERROR", 5) == 0, "garbage: refused");
     ok(strncmp(parse(p, "[1,2]", "https://a.example/"), "ERROR", 5) == 0, "array: refused");
     ok(strncmp(parse(p,

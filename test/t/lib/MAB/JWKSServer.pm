@@ -6,6 +6,7 @@ package MAB::JWKSServer;
 # block the next one) and is controlled through files in its state directory:
 #   docs/<path>   the body served for <path> (404 when absent)
 #   mode          ok | 500 | garbage | hang       (absent: ok)
+#   docs/<path>.redirect  answers 302 to the URL it holds
 #   docs/<path>.max-age   sends Cache-Control: max-age=<n> with <path> when present
 #   log           one line per request: "<epoch seconds with fraction> <path>"
 use strict;
@@ -79,6 +80,14 @@ sub _serve {
         return;
     }
     my ($status, $body) = (200, undef);
+    (my $rfile = $path) =~ s{[^A-Za-z0-9._/-]}{_}g;
+    $rfile =~ s{\.\.}{_}g;
+    my $location = _slurp("$dir/docs$rfile.redirect");
+    if (defined $location) {
+        syswrite $c, "HTTP/1.1 302 Found\r\nLocation: $location\r\nContent-Length: 0\r\n"
+            . "Connection: close\r\n\r\n";
+        return;
+    }
     if ($mode eq '500') {
         ($status, $body) = (500, "internal error\n");
     }
@@ -122,6 +131,15 @@ sub publish {
     _write($f, $text);
 }
 sub unpublish { my ($s, $path) = @_; unlink "$s->{dir}/docs$path" }
+
+# redirect('/old.json', 'http://…'): answers 302 with that Location
+sub redirect {
+    my ($s, $path, $to) = @_;
+    my $f = "$s->{dir}/docs$path.redirect";
+    (my $d = $f) =~ s{/[^/]*$}{};
+    File::Path::make_path($d) unless -d $d;
+    _write($f, $to);
+}
 
 sub mode    { my ($s, $m) = @_; _write("$s->{dir}/mode", $m) }
 sub max_age {
