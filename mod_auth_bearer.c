@@ -62,10 +62,6 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     mab_log_set(core_log, NULL);
     /* jansson's hash seed is its only global state: set it before any thread parses. */
     json_object_seed(0);
-    /* issue 4: plain http key sources are a configuration error, also for apachectl -t */
-    if (mab_check_transport(s, ptemp) != 0) {
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
     /* The first pass at startup only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
@@ -100,6 +96,13 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     }
     mab_refresh_start(s, pconf, mab_glue_keycache); /* issue 4 */
     return OK;
+}
+
+/* issue 4: plain http key sources are a configuration error; check_config also runs for
+ * apachectl -t and before a restart replaces the running configuration. */
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    return mab_check_transport(s, ptemp) == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static void child_init(apr_pool_t *pchild, server_rec *s)
@@ -468,6 +471,7 @@ static void register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE); /* issue 4 */
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(authenticate, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);

@@ -5,6 +5,7 @@
  * from the server and from the earlier sections of the same kind whose path is a prefix
  * of its own. Regex sections, <If> and .htaccess are not followed, so this can only
  * warn; the per-request check stays the authority. */
+#include <apr_optional.h>
 #include <apr_strings.h>
 #include <httpd.h>
 #include <http_config.h>
@@ -19,6 +20,7 @@ APLOG_USE_MODULE(auth_bearer);
 
 static int section_is_bearer(ap_conf_vector_t *sec, module *authn_core)
 {
+    APR_OPTIONAL_FN_TYPE(authn_ap_auth_type) * auth_type;
     request_rec fake;
     const char *type;
 
@@ -29,7 +31,9 @@ static int section_is_bearer(ap_conf_vector_t *sec, module *authn_core)
     }
     memset(&fake, 0, sizeof(fake));
     fake.per_dir_config = sec;
-    type = ap_auth_type(&fake);
+    /* ap_auth_type() only works once core's post_config ran; check_config runs before it. */
+    auth_type = APR_RETRIEVE_OPTIONAL_FN(authn_ap_auth_type);
+    type = auth_type ? auth_type(&fake) : NULL;
     return type && strcasecmp(type, MAB_AUTH_TYPE) == 0;
 }
 

@@ -111,6 +111,13 @@ sub start {
     return 0;
 }
 
+# configtest(): (exit status, output) of httpd -t with this configuration
+sub configtest {
+    my $self = shift;
+    my $out = `${\ httpd()} -t -f $self->{dir}/httpd.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
 sub pid {
     my $self = shift;
     open my $fh, '<', "$self->{dir}/logs/httpd.pid" or return;
