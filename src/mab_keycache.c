@@ -543,6 +543,13 @@ static apr_uint32_t stale_grace(const mab_keycache_t *kc)
                           : 0;
 }
 
+/* Times are whole seconds: "more than the interval" keeps two refetches at least a full
+ * interval apart (a fetch at 10.9 s and one at 12.0 s would be 1.1 s apart with >=). */
+static int refetch_allowed(const mab_keycache_opts_t *o, apr_uint32_t since)
+{
+    return o->refetch_interval_s == 0 || since > (apr_uint32_t)o->refetch_interval_s;
+}
+
 /* Under the global mutex: whether src should be fetched now. */
 static int fetch_due(const mab_source_t *src, const slot_hdr_t *hdr, apr_uint32_t now,
                      int want_refresh)
@@ -557,7 +564,7 @@ static int fetch_due(const mab_source_t *src, const slot_hdr_t *hdr, apr_uint32_
     if (now >= hdr->expires_at + stale_grace(src->kc)) {
         return 1; /* a failed refresh already pushed expires_at by the retry interval */
     }
-    return want_refresh && since >= (apr_uint32_t)o->refetch_interval_s;
+    return want_refresh && refetch_allowed(o, since);
 }
 
 /* Parses the slot's current generation into this process unless it has it already. */
@@ -624,8 +631,7 @@ const mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_
      * interval does not even contend for it; fetch_due decides under it. */
     if (gen == 0 || now >= apr_atomic_read32(&hdr->expires_at) + stale_grace(kc)
         || (want_refresh
-            && now - apr_atomic_read32(&hdr->last_attempt)
-                   >= (apr_uint32_t)kc->opts.refetch_interval_s)) {
+            && refetch_allowed(&kc->opts, now - apr_atomic_read32(&hdr->last_attempt)))) {
         /* With keys in hand, never queue behind another process's fetch. */
         apr_status_t rv =
             have_local ? apr_global_mutex_trylock(kc->mutex) : apr_global_mutex_lock(kc->mutex);
