@@ -122,6 +122,12 @@ for my $mpm (qw(prefork event)) {
         my $max = 1 + int($elapsed / 2);
         ok($ff <= $max, sprintf('flood: %d fetch(es) in %.1f s with a 2 s refetch interval (<= %d)',
             $ff, $elapsed, $max));
+        my @ft = grep { $_ >= $t1 - 0.5 } $srv->times_of('/long.json');
+        my @fg = map { $ft[$_] - $ft[ $_ - 1 ] } 1 .. $#ft;
+        my $fmin = (sort { $a <=> $b } @fg)[0];
+        ok(!defined $fmin || $fmin >= 1.9,
+            sprintf('flood: fetches at least one refetch interval apart (shortest gap %s)',
+                defined $fmin ? sprintf('%.2f s', $fmin) : 'n/a'));
         diag sprintf('flood: %d requests with random kids in %.1f s -> %d JWKS fetch(es)', $n,
             $elapsed, $ff);
         is($h->get('/long/ok.txt', token => $tok)->code, 200, 'flood: valid tokens still accepted');
