@@ -188,7 +188,7 @@ static apr_status_t drop_local_sets(void *data)
 
     for (i = 0; i < kc->sources->nelts; i++) {
         mab_source_t *src = APR_ARRAY_IDX(kc->sources, i, mab_source_t *);
-        if (src->current && --src->current->refs == 0) {
+        if (src->current && apr_atomic_dec32(&src->current->refs) == 0) {
             apr_pool_destroy(src->current->pool);
         }
         src->current = NULL;
@@ -227,10 +227,12 @@ static void unlock_local(mab_source_t *src)
     }
 }
 
-/* Caller holds the local lock. */
+/* References are counted atomically; only taking one from src->current needs the local
+ * lock (so "current" cannot be replaced and freed between reading it and counting). Once
+ * replaced, a set is never reachable again, so the last release can free it unlocked. */
 static void drop_ref(local_set_t *set)
 {
-    if (--set->refs == 0) {
+    if (apr_atomic_dec32(&set->refs) == 0) {
         apr_pool_destroy(set->pool);
     }
 }
@@ -239,9 +241,7 @@ static apr_status_t release_hold(void *data)
 {
     hold_t *hold = data;
 
-    lock_local(hold->src);
     drop_ref(hold->set);
-    unlock_local(hold->src);
     return APR_SUCCESS;
 }
 
@@ -307,19 +307,22 @@ static apr_uint32_t write_slot(slot_hdr_t *hdr, const char *body, apr_size_t len
 /* Makes set this process's current copy for gen unless a newer one is already there. */
 static void install(mab_source_t *src, local_set_t *set, apr_uint32_t gen)
 {
+    local_set_t *old;
+
     lock_local(src);
     if (src->current && src->current_gen == gen) {
         unlock_local(src);
         apr_pool_destroy(set->pool);
         return;
     }
-    set->refs = 1; /* the reference held by "current" */
-    if (src->current) {
-        drop_ref(src->current);
-    }
+    apr_atomic_set32(&set->refs, 1); /* the reference held by "current" */
+    old = src->current;
     src->current = set;
     src->current_gen = gen;
     unlock_local(src);
+    if (old) {
+        drop_ref(old);
+    }
 }
 
 static local_set_t *parse_set(mab_source_t *src, const char *buf, apr_size_t len, int log_skipped,
@@ -521,7 +524,7 @@ static const mab_keyset_t *hold_current(mab_source_t *src, apr_pool_t *pool, apr
         set = NULL;
     }
     if (set) {
-        set->refs++;
+        apr_atomic_inc32(&set->refs);
     }
     unlock_local(src);
     if (!set) {

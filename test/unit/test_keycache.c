@@ -7,6 +7,7 @@
 
 #include <apr_file_io.h>
 #include <apr_global_mutex.h>
+#include <apr_thread_proc.h>
 
 #include "mab_jwks.h"
 #include "mab_keycache.h"
@@ -25,6 +26,15 @@ static void write_file(apr_pool_t *p, const char *path, const char *text)
     apr_file_close(f);
 }
 
+/* Written aside and renamed: a fetch never reads half a file. */
+static void replace_file(apr_pool_t *p, const char *path, const char *text)
+{
+    const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
+
+    write_file(p, tmp, text);
+    apr_file_rename(tmp, path, p);
+}
+
 static int has_kid(const mab_keyset_t *ks, const char *kid)
 {
     int i;
@@ -37,6 +47,62 @@ static int has_kid(const mab_keyset_t *ks, const char *kid)
     return 0;
 }
 
+/* Readers and a writer in threads of one process: new generations are installed while
+ * requests hold the old ones (run under ASan by make unit-asan). */
+typedef struct {
+    mab_keycache_t *kc;
+    mab_source_t *src;
+    const char *path, *set1, *set2;
+    int bad;
+} stress_t;
+
+static void replace_file(apr_pool_t *p, const char *path, const char *text);
+
+static void *APR_THREAD_FUNC stress_reader(apr_thread_t *t, void *data)
+{
+    stress_t *st = data;
+    apr_pool_t *tp = NULL;
+    int i;
+
+    apr_pool_create_unmanaged_ex(&tp, NULL, NULL);
+    for (i = 0; i < 3000; i++) {
+        apr_pool_t *rp = NULL;
+        const char *err = NULL;
+        const mab_keyset_t *ks;
+        apr_pool_create(&rp, tp);
+        ks = mab_keycache_get(st->kc, st->src, rp, 0, &err);
+        if (!ks || ks->nkeys != 1 || !ks->keys[0]->kid) {
+            st->bad++;
+        }
+        apr_pool_destroy(rp);
+    }
+    apr_pool_destroy(tp);
+    /* returning (not apr_thread_exit, i.e. pthread_exit) keeps ASan's stack checks sane */
+    return NULL;
+}
+
+static void *APR_THREAD_FUNC stress_writer(apr_thread_t *t, void *data)
+{
+    stress_t *st = data;
+    apr_pool_t *tp = NULL;
+    int i;
+
+    apr_pool_create_unmanaged_ex(&tp, NULL, NULL);
+    for (i = 0; i < 200; i++) {
+        apr_pool_t *rp = NULL;
+        const char *err = NULL;
+        apr_pool_create(&rp, tp);
+        replace_file(rp, st->path, i % 2 ? st->set1 : st->set2);
+        if (!mab_keycache_get(st->kc, st->src, rp, 1, &err)) {
+            st->bad++;
+        }
+        apr_pool_destroy(rp);
+    }
+    apr_pool_destroy(tp);
+    /* returning (not apr_thread_exit, i.e. pthread_exit) keeps ASan's stack checks sane */
+    return NULL;
+}
+
 static const mab_keyset_t *get(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *p, int refresh)
 {
     const char *err = NULL;
@@ -47,6 +113,10 @@ static const mab_keyset_t *get(mab_keycache_t *kc, mab_source_t *src, apr_pool_t
     }
     return ks;
 }
+
+/* Forked children _exit with these still allocated: reachable from here, valgrind does
+ * not count them as lost in the children (whatever registers the compiler used). */
+EVP_PKEY *kept_keys[2]; /* not static: the stores must stay */
 
 int main(void)
 {
@@ -63,6 +133,8 @@ int main(void)
     pid_t pid;
     int status = -1;
 
+    kept_keys[0] = k1;
+    kept_keys[1] = k2;
     if (!mkdtemp(dir)) {
         ok(0, "temporary directory");
         return tap_done();
@@ -98,6 +170,7 @@ int main(void)
 
     /* Another process shares the cache: it must not need the source at all. */
     write_file(p, path, "this is not JSON");
+    fflush(stdout); /* a child must not repeat buffered TAP lines */
     pid = fork();
     if (pid == 0) {
         apr_pool_t *cp;
@@ -207,6 +280,7 @@ int main(void)
         apr_pool_create(&req, p);
         ok(has_kid(get(kc2, big, req, 0), "one"), "generation 1 in this process");
         apr_pool_destroy(req);
+        fflush(stdout); /* a child must not repeat buffered TAP lines */
         pid = fork();
         if (pid == 0) {
             apr_pool_t *cp;
@@ -226,6 +300,42 @@ int main(void)
         apr_global_mutex_unlock(mutex);
         ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
            "another process adopts the new generation while the global mutex is held");
+    }
+
+    /* Threads: four readers and a writer installing 200 new generations. */
+    {
+        mab_keycache_opts_t eager = opts;
+        mab_keycache_t *kc3 = mab_keycache_create(p);
+        stress_t st = {0};
+        apr_thread_t *th[5];
+        apr_status_t trv;
+        int i, total = 0;
+
+        eager.refetch_interval_s = 0;
+        st.kc = kc3;
+        st.src = mab_keycache_source(kc3, path);
+        st.path = path;
+        st.set1 = set1;
+        st.set2 = set2;
+        write_file(p, path, set1);
+        mab_keycache_init(kc3, p, mutex, &eager, &err);
+        mab_keycache_child_init(kc3, p);
+        apr_pool_create(&req, p);
+        ok(get(kc3, st.src, req, 0) != NULL, "stress: warm");
+        apr_pool_destroy(req);
+        for (i = 0; i < 5; i++) {
+            apr_thread_create(&th[i], NULL, i ? stress_reader : stress_writer, &st, p);
+        }
+        for (i = 0; i < 5; i++) {
+            apr_thread_join(&trv, th[i]);
+        }
+        total = st.bad;
+        is_int(total, 0, "stress: 12000 reads in 4 threads while 200 generations were installed");
+        {
+            mab_source_info_t si;
+            mab_keycache_info(kc3, st.src, p, &si);
+            ok(si.fetches == 201, "stress: the writer fetched 200 times (%u fetches)", si.fetches);
+        }
     }
 
     apr_global_mutex_destroy(mutex);
