@@ -28,6 +28,13 @@ $srv->publish('/b-keys.json', jwks_json(jwk('other')));
 # C: metadata that names another issuer
 $srv->publish('/evil/.well-known/openid-configuration',
     $json->encode({ issuer => $srv->url('/other/'), jwks_uri => $srv->url('/a-keys.json') }));
+# D: short-lived metadata (max-age 1) and keys (max-age 2), for stale-if-error of the metadata
+my $D = $srv->url('/tenant-d/');
+$srv->publish('/tenant-d/.well-known/openid-configuration',
+    $json->encode({ issuer => $D, jwks_uri => $srv->url('/d-keys.json') }));
+$srv->max_age('/tenant-d/.well-known/openid-configuration', 1);
+$srv->publish('/d-keys.json', jwks_json(jwk('issuer')));
+$srv->max_age('/d-keys.json', 2);
 # a static key set whose kid needs escaping on the status page
 my $odd_kid = q{<b>kid</b>&"'};
 $srv->publish('/static.json', jwks_json(jwk('issuer'), jwk('other', kid => $odd_kid)));
@@ -43,9 +50,9 @@ my $loc = sub {
     Require valid-user
 L
 };
-my $h = MAB::Httpd->new(paths => [qw(a b c static status status-denied)],
-    conf => "AuthBearerFetchTimeout 2\n"
-        . $loc->('a', $A) . $loc->('b', $B) . $loc->('c', $C)
+my $h = MAB::Httpd->new(paths => [qw(a b c d static status status-denied)],
+    conf => "AuthBearerFetchTimeout 2\nAuthBearerJWKSRefresh 1 3600\n"
+        . $loc->('a', $A) . $loc->('b', $B) . $loc->('c', $C) . $loc->('d', $D)
         . $loc->('static', 'https://issuer.test/', $srv->url('/static.json')) . <<'S');
 <Location /status>
     SetHandler auth-bearer-status
@@ -90,6 +97,22 @@ is($srv->count('/a-keys.json'), 1, "the other issuer's jwks_uri was never fetche
 is($h->get('/static/ok.txt', token => mint())->code, 200, 'static AuthBearerJWKS next to discovery');
 is($h->get('/a/ok.txt', token => $tok_a)->code, 200, 'issuer A still fine');
 is($h->get('/b/ok.txt', token => $tok_b)->code, 200, 'issuer B still fine');
+
+# the metadata goes away: the key set keeps being refreshed from the last good jwks_uri
+my $tok_d = mint(claims => { iss => $D });
+is($h->get('/d/ok.txt', token => $tok_d)->code, 200, 'issuer D: discovered');
+$srv->unpublish('/tenant-d/.well-known/openid-configuration');
+my $dk = $srv->count('/d-keys.json');
+my ($d_ok, $d_all) = (0, 0);
+wait_for(12, sub {
+    $d_all++;
+    $d_ok++ if $h->get('/d/ok.txt', token => $tok_d)->code == 200;
+    $srv->count('/d-keys.json') > $dk && $h->error_log =~ /MAB00033: metadata of issuer \Q$D\E could not be refreshed/;
+});
+like($h->error_log, qr/MAB00033: metadata of issuer \Q$D\E could not be refreshed: .*\(keeping jwks_uri \Q${\ $srv->url('\/d-keys.json')}\E\)/,
+    'metadata gone: logged, the last good jwks_uri kept');
+ok($srv->count('/d-keys.json') > $dk, 'metadata gone: the key set is still refreshed');
+is($d_ok, $d_all, "metadata gone: $d_all requests meanwhile, all 200");
 
 # --- the status page ---
 is($h->get('/status-denied')->code, 403, 'status: protected by Require like any handler');
