@@ -168,20 +168,25 @@ int main(void)
     ok(has_kid(ks, "one"), "unknown kid right after a fetch: no refetch inside the interval");
     apr_pool_destroy(req);
 
-    /* Another process shares the cache: it must not need the source at all. */
+    /* Another process shares the cache: it must not need the source at all, nor the
+     * global mutex (held here meanwhile, as by a fetch waiting on a hanging issuer). */
     write_file(p, path, "this is not JSON");
+    apr_global_mutex_lock(mutex);
     fflush(stdout); /* a child must not repeat buffered TAP lines */
     pid = fork();
     if (pid == 0) {
         apr_pool_t *cp;
+        alarm(5); /* waiting for the mutex would end here */
         apr_pool_create(&cp, NULL);
         apr_global_mutex_child_init(&mutex, apr_pstrcat(cp, dir, "/lock", NULL), cp);
         ks = mab_keycache_get(kc, src, cp, 0, &err);
         _exit(has_kid(ks, "one") ? 0 : 3);
     }
     waitpid(pid, &status, 0);
+    apr_global_mutex_unlock(mutex);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-       "a forked process gets the keys from shared memory without reading the source");
+       "a forked process gets the keys from shared memory without reading the source or "
+       "taking the global mutex");
 
     /* Refetch allowed (interval 0): a broken source keeps the last good keys. */
     {
