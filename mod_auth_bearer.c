@@ -23,7 +23,6 @@
 #include "mod_auth_bearer.h"
 
 #define MAB_MUTEX_TYPE "auth-bearer-jwks"
-#define MAB_SLOT_SIZE (256 * 1024)
 /* After a failed fetch with no keys at all, the next try waits this long: a cold start
  * with the issuer down answers 401 quickly instead of queueing on timeouts. */
 #define MAB_RETRY_INTERVAL 5
@@ -81,7 +80,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     sconf = ap_get_module_config(s->module_config, &auth_bearer_module);
-    opts.slot_size = MAB_SLOT_SIZE;
+    opts.slot_size = sconf->cache_size > 0 ? (apr_size_t)sconf->cache_size : MAB_DEFAULT_CACHE_SIZE;
+    opts.ca_file = sconf->ca_file;
+    opts.allow_insecure = sconf->allow_insecure == 1;
     opts.fetch_timeout_ms =
         1000 * (sconf->fetch_timeout >= 0 ? sconf->fetch_timeout : MAB_DEFAULT_FETCH_TIMEOUT);
     opts.refresh_min_s = sconf->refresh_min >= 0 ? sconf->refresh_min : MAB_DEFAULT_REFRESH_MIN;
@@ -93,7 +94,15 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00004: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    mab_refresh_start(s, pconf, mab_glue_keycache); /* issue 4 */
     return OK;
+}
+
+/* issue 4: plain http key sources are a configuration error; check_config also runs for
+ * apachectl -t and before a restart replaces the running configuration. */
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    return mab_check_transport(s, ptemp) == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static void child_init(apr_pool_t *pchild, server_rec *s)
@@ -108,6 +117,9 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     }
     if (mab_glue_keycache && mab_keycache_child_init(mab_glue_keycache, pchild) != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00006: cannot create key cache locks");
+    }
+    else if (mab_glue_keycache) {
+        mab_refresh_child_ready(); /* issue 4 */
     }
 }
 
@@ -255,6 +267,7 @@ static mab_err_e verify_signature(request_rec *r, const mab_dir_conf_t *conf, co
                                   const char **detail)
 {
     unsigned mask = mab_conf_alg_mask(conf);
+    struct mab_source_t *src;
     const mab_keyset_t *ks;
     const char *kerr = NULL;
     mab_err_e err;
@@ -271,20 +284,21 @@ static mab_err_e verify_signature(request_rec *r, const mab_dir_conf_t *conf, co
         err = mab_jws_verify_key(jws, conf->secret, detail);
         return err == MAB_ERR_NO_KEY ? MAB_ERR_ALG : err;
     }
-    if (!conf->jwks) {
+    src = mab_conf_key_source(conf);
+    if (!src) {
         *detail = "asymmetric token but no AuthBearerJWKS here";
         return MAB_ERR_NO_KEY;
     }
-    ks = mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 0, &kerr);
+    ks = mab_keycache_get(mab_glue_keycache, src, r->pool, 0, &kerr);
     if (!ks) {
         /* The failed fetch itself was logged at error level, once per attempt. */
-        *detail = apr_pstrcat(r->pool, mab_source_uri(conf->jwks), ": ", kerr, NULL);
+        *detail = apr_pstrcat(r->pool, mab_source_uri(src), ": ", kerr, NULL);
         return MAB_ERR_NO_KEYS;
     }
     err = mab_jws_verify_keyset(jws, ks, mask, detail);
     if (err == MAB_ERR_NO_KEY && jws->kid) {
         /* Maybe the issuer rotated keys: refetch, at most once per interval for everyone. */
-        ks = mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 1, &kerr);
+        ks = mab_keycache_get(mab_glue_keycache, src, r->pool, 1, &kerr);
         if (ks) {
             err = mab_jws_verify_keyset(jws, ks, mask, detail);
         }
@@ -478,6 +492,7 @@ static void register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE); /* issue 4 */
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(authenticate, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
@@ -485,6 +500,7 @@ static void register_hooks(apr_pool_t *p)
     mab_register_authz_providers(p);
     mab_register_handoff_hooks(p);
     mab_register_access_hooks(p);
+    mab_register_status_handler(); /* issue 4 */
 }
 
 /* clang-format off */

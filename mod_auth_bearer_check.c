@@ -5,18 +5,22 @@
  * from the server and from the earlier sections of the same kind whose path is a prefix
  * of its own. Regex sections, <If> and .htaccess are not followed, so this can only
  * warn; the per-request check stays the authority. */
+#include <apr_optional.h>
 #include <apr_strings.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
 
+#include "mab_fetch.h"
+#include "mab_keycache.h"
 #include "mod_auth_bearer.h"
 
 APLOG_USE_MODULE(auth_bearer);
 
 static int section_is_bearer(ap_conf_vector_t *sec, module *authn_core)
 {
+    APR_OPTIONAL_FN_TYPE(authn_ap_auth_type) * auth_type;
     request_rec fake;
     const char *type;
 
@@ -27,7 +31,9 @@ static int section_is_bearer(ap_conf_vector_t *sec, module *authn_core)
     }
     memset(&fake, 0, sizeof(fake));
     fake.per_dir_config = sec;
-    type = ap_auth_type(&fake);
+    /* ap_auth_type() only works once core's post_config ran; check_config runs before it. */
+    auth_type = APR_RETRIEVE_OPTIONAL_FN(authn_ap_auth_type);
+    type = auth_type ? auth_type(&fake) : NULL;
     return type && strcasecmp(type, MAB_AUTH_TYPE) == 0;
 }
 
@@ -52,14 +58,18 @@ static int inherited(const apr_array_header_t *main_secs, const ap_conf_vector_t
     return 0;
 }
 
+/* What each merged Bearer section is checked for; returns -1 to fail startup. */
+typedef int section_fn(server_rec *s, const char *kind, const char *path,
+                       const mab_dir_conf_t *conf, apr_pool_t *p);
+
 static void check_list(server_rec *s, apr_array_header_t *secs, const apr_array_header_t *main_secs,
-                       const char *kind, apr_pool_t *p, module *authn_core)
+                       const char *kind, apr_pool_t *p, module *authn_core, section_fn *fn, int *rc)
 {
     ap_conf_vector_t **sec = (ap_conf_vector_t **)secs->elts;
     int i, j;
 
     for (i = 0; i < secs->nelts; i++) {
-        const char *path = path_of(sec[i]), *missing = NULL;
+        const char *path = path_of(sec[i]);
         mab_dir_conf_t *conf;
 
         if (inherited(main_secs, sec[i]) || !section_is_bearer(sec[i], authn_core)) {
@@ -74,28 +84,93 @@ static void check_list(server_rec *s, apr_array_header_t *secs, const apr_array_
                 conf = mab_merge_dir_conf(p, conf, add);
             }
         }
-        missing = mab_conf_missing(conf);
-        if (missing) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         "MAB00007: <%s %s> uses AuthType Bearer but %s is not set there or in "
-                         "an enclosing section: its requests will be refused with 500",
-                         kind, path, missing);
+        if (fn(s, kind, path, conf, p) != 0) {
+            *rc = -1;
         }
     }
 }
 
-void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp)
+static int warn_missing(server_rec *s, const char *kind, const char *path,
+                        const mab_dir_conf_t *conf, apr_pool_t *p)
+{
+    const char *missing = mab_conf_missing(conf);
+
+    if (missing) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "MAB00007: <%s %s> uses AuthType Bearer but %s is not set there or in "
+                     "an enclosing section: its requests will be refused with 500",
+                     kind, path, missing);
+    }
+    return 0;
+}
+
+static int walk_sections(server_rec *main_server, apr_pool_t *ptemp, section_fn *fn)
 {
     module *authn_core = ap_find_linked_module("mod_authn_core.c");
     core_server_config *mconf = ap_get_core_module_config(main_server->module_config);
     server_rec *s;
+    int rc = 0;
 
     for (s = main_server; s; s = s->next) {
         core_server_config *sconf = ap_get_core_module_config(s->module_config);
         int is_main = s == main_server;
         check_list(s, sconf->sec_url, is_main ? NULL : mconf->sec_url, "Location", ptemp,
-                   authn_core);
+                   authn_core, fn, &rc);
         check_list(s, sconf->sec_dir, is_main ? NULL : mconf->sec_dir, "Directory", ptemp,
-                   authn_core);
+                   authn_core, fn, &rc);
     }
+    return rc;
+}
+
+void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp)
+{
+    walk_sections(main_server, ptemp, warn_missing);
+}
+
+/* --- issue 4: transport rule for key sources ------------------------------------------------- */
+static int allow_insecure;
+
+static int refuse(server_rec *s, apr_pool_t *p, const char *directive, const char *url,
+                  const char *where)
+{
+    const char *why = NULL;
+
+    if (mab_fetch_url_allowed(p, url, allow_insecure, &why)) {
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                 "MAB00040: %s %s%s: %s; use https:// (or, knowing the risk, "
+                 "AuthBearerAllowInsecureHTTP On)",
+                 directive, url, where, why);
+    return -1;
+}
+
+/* An issuer whose section has no AuthBearerJWKS and no secret is read over the network. */
+static int check_discovery(server_rec *s, const char *kind, const char *path,
+                           const mab_dir_conf_t *conf, apr_pool_t *p)
+{
+    struct mab_source_t *src = mab_conf_key_source(conf);
+
+    if (!src || !mab_source_is_discovery(src)) {
+        return 0;
+    }
+    return refuse(s, p, "AuthBearerIssuer", mab_source_uri(src),
+                  apr_psprintf(p, " (discovery, in <%s %s>)", kind, path));
+}
+
+int mab_check_transport(server_rec *main_server, apr_pool_t *ptemp)
+{
+    const mab_srv_conf_t *sconf =
+        ap_get_module_config(main_server->module_config, &auth_bearer_module);
+    int i, rc = 0;
+
+    allow_insecure = sconf->allow_insecure == 1;
+    for (i = 0; mab_glue_keycache && i < mab_keycache_count(mab_glue_keycache); i++) {
+        struct mab_source_t *src = mab_keycache_at(mab_glue_keycache, i);
+        if (!mab_source_is_discovery(src) && mab_fetch_is_url(mab_source_uri(src))
+            && refuse(main_server, ptemp, "AuthBearerJWKS", mab_source_uri(src), "") != 0) {
+            rc = -1;
+        }
+    }
+    return walk_sections(main_server, ptemp, check_discovery) != 0 ? -1 : rc;
 }

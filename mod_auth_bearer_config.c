@@ -4,10 +4,12 @@
 #include <openssl/crypto.h>
 #include <httpd.h>
 #include <http_config.h>
+#include <http_core.h>
 #include <http_log.h>
 
 #include "mab_alg.h"
 #include "mab_claims.h"
+#include "mab_fetch.h"
 #include "mab_jwk.h"
 #include "mab_jws.h"
 #include "mab_keycache.h"
@@ -57,6 +59,8 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->skew = add->skew != -1 ? add->skew : base->skew;
     conf->user_claim = add->user_claim ? add->user_claim : base->user_claim;
     mab_merge_handoff(p, conf, base, add);
+    /* the discovery source belongs to the issuer it was made for */
+    conf->discovery = add->issuer ? add->discovery : base->discovery;
     return conf;
 }
 
@@ -68,6 +72,8 @@ void *mab_create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->refresh_max = -1;
     conf->refetch_interval = -1;
     conf->fetch_timeout = -1;
+    conf->cache_size = -1;
+    conf->allow_insecure = -1;
     return conf;
 }
 
@@ -105,7 +111,7 @@ const char *mab_conf_missing(const mab_dir_conf_t *conf)
     if (!conf->audiences && conf->audience_any != 1) {
         return "AuthBearerAudience";
     }
-    if (!conf->jwks && !conf->secret) {
+    if (!mab_conf_key_source(conf) && !conf->secret) {
         return "AuthBearerJWKS";
     }
     return NULL;
@@ -139,6 +145,12 @@ static const char *set_issuer(cmd_parms *cmd, void *dconf, const char *arg)
         return "AuthBearerIssuer needs the issuer's exact iss value";
     }
     conf->issuer = arg;
+    /* issue 4: a discovery source for every issuer URL named in the main configuration
+     * (shared memory is sized now); only those used without AuthBearerJWKS are fetched. */
+    if (mab_glue_keycache && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM
+        && mab_fetch_is_url(arg) && !ap_strchr_c(arg, '?') && !ap_strchr_c(arg, '#')) {
+        conf->discovery = mab_keycache_discovery(mab_glue_keycache, arg);
+    }
     return NULL;
 }
 
@@ -370,7 +382,87 @@ static const char *set_fetch_timeout(cmd_parms *cmd, void *dconf, const char *ar
     return err ? err : seconds(cmd, arg, 1, 300, &conf->fetch_timeout);
 }
 
+/* --- issue 4: JWKS lifecycle ------------------------------------------------------------------ */
+struct mab_source_t *mab_conf_key_source(const mab_dir_conf_t *conf)
+{
+    if (conf->jwks) {
+        return conf->jwks;
+    }
+    return conf->secret ? NULL : conf->discovery;
+}
+
+/* Bytes with an optional K or M suffix, 4K to 64M. */
+static const char *set_cache_size(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    mab_srv_conf_t *conf = global_conf(cmd, &err);
+    char *end;
+    long v, mult = 1;
+
+    if (err) {
+        return err;
+    }
+    v = strtol(arg, &end, 10);
+    if (*end == 'K' || *end == 'k') {
+        mult = 1024;
+        end++;
+    }
+    else if (*end == 'M' || *end == 'm') {
+        mult = 1024 * 1024;
+        end++;
+    }
+    if (!*arg || *end || v <= 0 || v > 64L * 1024 * 1024 / mult || v * mult < 4096) {
+        return apr_psprintf(cmd->pool,
+                            "AuthBearerCacheSize: '%s' is not a size between 4K and 64M (bytes, "
+                            "or a number with K or M)",
+                            arg);
+    }
+    conf->cache_size = v * mult;
+    return NULL;
+}
+
+static const char *set_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    mab_srv_conf_t *conf = global_conf(cmd, &err);
+    apr_finfo_t fi;
+
+    if (err) {
+        return err;
+    }
+    conf->ca_file = ap_server_root_relative(cmd->pool, arg);
+    if (!conf->ca_file
+        || apr_stat(&fi, conf->ca_file, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || fi.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "AuthBearerCAFile: '%s' is not a readable file", arg);
+    }
+    return NULL;
+}
+
+static const char *set_allow_insecure(cmd_parms *cmd, void *dconf, int on)
+{
+    const char *err;
+    mab_srv_conf_t *conf = global_conf(cmd, &err);
+
+    if (err) {
+        return err;
+    }
+    conf->allow_insecure = on;
+    return NULL;
+}
+
 const command_rec mab_cmds[] = {
+    /* issue 4: JWKS lifecycle */
+    AP_INIT_TAKE1("AuthBearerCacheSize", set_cache_size, NULL, RSRC_CONF,
+                  "shared memory per key source for its JWKS: bytes, or a number with K or M "
+                  "(default 256K)"),
+    AP_INIT_TAKE1("AuthBearerCAFile", set_ca_file, NULL, RSRC_CONF,
+                  "PEM file of the CAs https key sources are verified against (default: the "
+                  "system store)"),
+    AP_INIT_FLAG("AuthBearerAllowInsecureHTTP", set_allow_insecure, NULL, RSRC_CONF,
+                 "On: allow plain http:// key sources to hosts that are not loopback (default "
+                 "Off)"),
+    /* end issue 4 */
     AP_INIT_TAKE2("AuthBearerJWKSRefresh", set_refresh, NULL, RSRC_CONF,
                   "bounds in seconds on how long a key set is used (default 300 86400; "
                   "Cache-Control max-age within them, 3600 without one)"),

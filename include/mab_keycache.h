@@ -3,13 +3,20 @@
 
 #include <apr_pools.h>
 #include <apr_global_mutex.h>
+#include <apr_tables.h>
+#include <apr_time.h>
 
 struct mab_keyset_t;
 
 /* The JWKS cache. Each key source's raw JWKS lives once in shared memory (one slot per
  * source) for all processes; each process keeps the parsed keys and parses again only
- * when the slot's generation changes. Nothing here is fetched or parsed while the slot
- * is fresh and this process has parsed its generation. */
+ * when the slot's generation changes. Nothing is fetched or parsed while the slot is
+ * fresh and this process has parsed its generation, and no global lock is taken then:
+ * processes copy a new generation out of the slot under a sequence counter, so a fetch
+ * that holds the global mutex for its whole timeout never stalls a request that has keys.
+ *
+ * A key source is a JWKS location (URL or file) or an issuer whose metadata
+ * (.well-known/openid-configuration, or RFC 8414's) names the JWKS location. */
 typedef struct mab_keycache_t mab_keycache_t;
 typedef struct mab_source_t mab_source_t;
 
@@ -22,6 +29,8 @@ typedef struct mab_keycache_opts_t {
     long refresh_max_s;      /* Cache-Control max-age, or MAB_JWKS_DEFAULT_TTL */
     long refetch_interval_s; /* unknown kid: at most one fetch per interval */
     long retry_interval_s;   /* after a failed fetch */
+    const char *ca_file;     /* https trust anchors; NULL = the system store */
+    int allow_insecure;      /* discovered jwks_uri may be plain http to any host */
 } mab_keycache_opts_t;
 
 /* Config time: one cache per configuration generation, allocated from pconf. */
@@ -29,7 +38,17 @@ mab_keycache_t *mab_keycache_create(apr_pool_t *pconf);
 
 /* Config time: the source for uri, one per distinct uri. */
 mab_source_t *mab_keycache_source(mab_keycache_t *kc, const char *uri);
+
+/* Config time: the discovery source for issuer, one per distinct issuer. It is fetched
+ * only once a request needs it. */
+mab_source_t *mab_keycache_discovery(mab_keycache_t *kc, const char *issuer);
+
+/* The JWKS location, or for a discovery source the issuer. */
 const char *mab_source_uri(const mab_source_t *src);
+int mab_source_is_discovery(const mab_source_t *src);
+
+int mab_keycache_count(const mab_keycache_t *kc);
+mab_source_t *mab_keycache_at(const mab_keycache_t *kc, int i);
 
 /* Parent, after configuration: the shared memory and the mutex that serialises fetches. */
 int mab_keycache_init(mab_keycache_t *kc, apr_pool_t *pconf, apr_global_mutex_t *mutex,
@@ -43,5 +62,33 @@ int mab_keycache_child_init(mab_keycache_t *kc, apr_pool_t *pchild);
  * processes. Returns NULL with *err when no keys can be had. */
 const struct mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *pool,
                                             int want_refresh, const char **err);
+
+/* Off the request path (a watchdog thread, about once a second): fetches every source in
+ * use whose keys are due for refresh (shortly before they expire) or that was never tried,
+ * one process at a time. Requests keep using the current keys meanwhile. Returns the
+ * number of fetches made. */
+int mab_keycache_maintain(mab_keycache_t *kc);
+
+/* Says mab_keycache_maintain runs (a watchdog): requests then leave expired keys to it
+ * and keep using them, stepping in only if it has not refreshed them well past expiry. */
+void mab_keycache_set_background(mab_keycache_t *kc, int on);
+
+/* What the status page shows about one source. Times are 0 when unknown. */
+typedef struct {
+    const char *uri;          /* JWKS location, or the issuer of a discovery source */
+    int discovery;            /* 1: uri is an issuer */
+    const char *meta_url;     /* discovery: the metadata document used, or "" */
+    const char *jwks_uri;     /* where the keys came from ("" before the first fetch) */
+    apr_array_header_t *kids; /* const char *; keys without kid show as "" */
+    apr_size_t bytes;         /* size of the cached JWKS */
+    apr_size_t slot_size;
+    apr_time_t fetched_at, expires_at, last_attempt;
+    unsigned fetches, failures, refetches;
+    const char *last_error; /* "" when the last attempt succeeded */
+    int in_use;
+} mab_source_info_t;
+
+void mab_keycache_info(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *p,
+                       mab_source_info_t *out);
 
 #endif

@@ -26,6 +26,10 @@ typedef struct {
     long refresh_min, refresh_max; /* -1 unset */
     long refetch_interval;
     long fetch_timeout;
+    /* issue 4: JWKS lifecycle */
+    long cache_size;     /* AuthBearerCacheSize, bytes per key source; -1 unset */
+    const char *ca_file; /* AuthBearerCAFile; NULL = system store */
+    int allow_insecure;  /* AuthBearerAllowInsecureHTTP; -1 unset */
 } mab_srv_conf_t;
 
 typedef struct {
@@ -48,6 +52,8 @@ typedef struct {
     int allow_preflight;               /* AuthBearerAllowPreflight; -1 unset (Off) */
     const char *scope_claim;           /* AuthBearerScopeClaim; NULL = scope, scp, permissions */
     apr_array_header_t *claim_envs;    /* mab_claim_map_t, AuthBearerClaimEnv; additive */
+    /* issue 4: the issuer's metadata names the key set when no AuthBearerJWKS is set */
+    struct mab_source_t *discovery;
 } mab_dir_conf_t;
 
 /* One AuthBearerClaimHeader or AuthBearerClaimEnv: the claim (a name or a JSON Pointer) and
@@ -114,5 +120,17 @@ int mab_optional_anonymous(request_rec *r, mab_req_t *st);
 
 /* Warns at startup about Bearer sections missing a required directive. */
 void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp);
+
+/* issue 4: JWKS lifecycle */
+#define MAB_DEFAULT_CACHE_SIZE (256 * 1024)
+/* The key source a section's asymmetric tokens are checked with: AuthBearerJWKS, or the
+ * issuer's discovered one when neither AuthBearerJWKS nor a shared secret is set. */
+struct mab_source_t *mab_conf_key_source(const mab_dir_conf_t *conf);
+/* Startup: key sources that break the transport rule; returns 0 or -1 (logged). */
+int mab_check_transport(server_rec *s, apr_pool_t *ptemp);
+/* Refresh key sets off the request path when mod_watchdog is loaded; 1 if it is used. */
+int mab_refresh_start(server_rec *s, apr_pool_t *pconf, struct mab_keycache_t *kc);
+void mab_refresh_child_ready(void);
+void mab_register_status_handler(void);
 
 #endif

@@ -2,6 +2,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <curl/curl.h>
@@ -67,12 +70,12 @@ int mab_fetch_global_init(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-static int fetch_url(apr_pool_t *p, const char *url, long timeout_ms, fetch_ctx *ctx,
-                     const char **err)
+static int fetch_url(apr_pool_t *p, const char *url, long timeout_ms, const char *ca_file,
+                     fetch_ctx *ctx, const char **err)
 {
     CURL *curl = curl_easy_init();
     char errbuf[CURL_ERROR_SIZE] = "";
-    const char *scheme = strncasecmp(url, "https:", 6) == 0 ? "https" : "http";
+    int https = strncasecmp(url, "https:", 6) == 0;
     long status = 0;
     CURLcode rc;
 
@@ -82,12 +85,16 @@ static int fetch_url(apr_pool_t *p, const char *url, long timeout_ms, fetch_ctx 
     }
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    /* A redirect may not change the scheme (an https source never falls back to http). */
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    /* https may redirect to https only (never falls back to http). Plain http, allowed for
+     * loopback hosts, is not redirected at all: a redirect could leave the loopback. */
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, https ? 1L : 0L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, scheme);
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (ca_file) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
+    }
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     /* Signals and threads do not mix in a multi-threaded httpd child. */
@@ -151,6 +158,75 @@ static int read_file(apr_pool_t *p, const char *path, fetch_ctx *ctx, const char
 int mab_fetch(apr_pool_t *p, const char *source, long timeout_ms, apr_size_t max_bytes, char **body,
               apr_size_t *len, long *max_age, const char **err)
 {
+    return mab_fetch_ex(p, source, timeout_ms, max_bytes, NULL, body, len, max_age, err);
+}
+
+int mab_fetch_is_url(const char *s)
+{
+    return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
+}
+
+static int is_loopback(const char *host)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+
+    if (strcasecmp(host, "localhost") == 0) {
+        return 1;
+    }
+    if (inet_pton(AF_INET, host, &v4) == 1) {
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    if (inet_pton(AF_INET6, host, &v6) == 1) {
+        return IN6_IS_ADDR_LOOPBACK(&v6);
+    }
+    return 0;
+}
+
+int mab_fetch_url_allowed(apr_pool_t *p, const char *url, int allow_insecure, const char **why)
+{
+    const char *start, *end, *at;
+    char *host, *colon;
+
+    if (strncasecmp(url, "https://", 8) == 0) {
+        return 1;
+    }
+    if (strncasecmp(url, "http://", 7) != 0) {
+        *why = "not an http:// or https:// URL";
+        return 0;
+    }
+    if (allow_insecure) {
+        return 1;
+    }
+    start = url + 7;
+    end = start + strcspn(start, "/?#");
+    /* userinfo@host: the host is what follows the last '@' of the authority */
+    for (at = start; at < end; at++) {
+        if (*at == '@') {
+            start = at + 1;
+        }
+    }
+    host = apr_pstrmemdup(p, start, (apr_size_t)(end - start));
+    if (host[0] == '[') {
+        char *close = strchr(host, ']');
+        if (close) {
+            *close = '\0';
+        }
+        host++;
+    }
+    else if ((colon = strrchr(host, ':')) != NULL) {
+        *colon = '\0';
+    }
+    if (is_loopback(host)) {
+        return 1;
+    }
+    *why = "plain http:// to a host that is not loopback (keys could be replaced in transit)";
+    return 0;
+}
+
+int mab_fetch_ex(apr_pool_t *p, const char *source, long timeout_ms, apr_size_t max_bytes,
+                 const char *ca_file, char **body, apr_size_t *len, long *max_age, const char **err)
+{
     fetch_ctx ctx;
     int rv;
 
@@ -158,8 +234,8 @@ int mab_fetch(apr_pool_t *p, const char *source, long timeout_ms, apr_size_t max
     ctx.p = p;
     ctx.max = max_bytes;
     ctx.max_age = -1;
-    if (strncasecmp(source, "http://", 7) == 0 || strncasecmp(source, "https://", 8) == 0) {
-        rv = fetch_url(p, source, timeout_ms, &ctx, err);
+    if (mab_fetch_is_url(source)) {
+        rv = fetch_url(p, source, timeout_ms, ca_file, &ctx, err);
     }
     else {
         rv = read_file(p, source, &ctx, err);

@@ -7,6 +7,7 @@
 
 #include <apr_file_io.h>
 #include <apr_global_mutex.h>
+#include <apr_thread_proc.h>
 
 #include "mab_jwks.h"
 #include "mab_keycache.h"
@@ -25,6 +26,15 @@ static void write_file(apr_pool_t *p, const char *path, const char *text)
     apr_file_close(f);
 }
 
+/* Written aside and renamed: a fetch never reads half a file. */
+static void replace_file(apr_pool_t *p, const char *path, const char *text)
+{
+    const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
+
+    write_file(p, tmp, text);
+    apr_file_rename(tmp, path, p);
+}
+
 static int has_kid(const mab_keyset_t *ks, const char *kid)
 {
     int i;
@@ -35,6 +45,62 @@ static int has_kid(const mab_keyset_t *ks, const char *kid)
         }
     }
     return 0;
+}
+
+/* Readers and a writer in threads of one process: new generations are installed while
+ * requests hold the old ones (run under ASan by make unit-asan). */
+typedef struct {
+    mab_keycache_t *kc;
+    mab_source_t *src;
+    const char *path, *set1, *set2;
+    int bad;
+} stress_t;
+
+static void replace_file(apr_pool_t *p, const char *path, const char *text);
+
+static void *APR_THREAD_FUNC stress_reader(apr_thread_t *t, void *data)
+{
+    stress_t *st = data;
+    apr_pool_t *tp = NULL;
+    int i;
+
+    apr_pool_create_unmanaged_ex(&tp, NULL, NULL);
+    for (i = 0; i < 3000; i++) {
+        apr_pool_t *rp = NULL;
+        const char *err = NULL;
+        const mab_keyset_t *ks;
+        apr_pool_create(&rp, tp);
+        ks = mab_keycache_get(st->kc, st->src, rp, 0, &err);
+        if (!ks || ks->nkeys != 1 || !ks->keys[0]->kid) {
+            st->bad++;
+        }
+        apr_pool_destroy(rp);
+    }
+    apr_pool_destroy(tp);
+    /* returning (not apr_thread_exit, i.e. pthread_exit) keeps ASan's stack checks sane */
+    return NULL;
+}
+
+static void *APR_THREAD_FUNC stress_writer(apr_thread_t *t, void *data)
+{
+    stress_t *st = data;
+    apr_pool_t *tp = NULL;
+    int i;
+
+    apr_pool_create_unmanaged_ex(&tp, NULL, NULL);
+    for (i = 0; i < 200; i++) {
+        apr_pool_t *rp = NULL;
+        const char *err = NULL;
+        apr_pool_create(&rp, tp);
+        replace_file(rp, st->path, i % 2 ? st->set1 : st->set2);
+        if (!mab_keycache_get(st->kc, st->src, rp, 1, &err)) {
+            st->bad++;
+        }
+        apr_pool_destroy(rp);
+    }
+    apr_pool_destroy(tp);
+    /* returning (not apr_thread_exit, i.e. pthread_exit) keeps ASan's stack checks sane */
+    return NULL;
 }
 
 static const mab_keyset_t *get(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *p, int refresh)
@@ -48,6 +114,10 @@ static const mab_keyset_t *get(mab_keycache_t *kc, mab_source_t *src, apr_pool_t
     return ks;
 }
 
+/* Forked children _exit with these still allocated: reachable from here, valgrind does
+ * not count them as lost in the children (whatever registers the compiler used). */
+EVP_PKEY *kept_keys[2]; /* not static: the stores must stay */
+
 int main(void)
 {
     apr_pool_t *p = test_setup(), *req;
@@ -57,12 +127,14 @@ int main(void)
     apr_global_mutex_t *mutex = NULL;
     mab_keycache_t *kc;
     mab_source_t *src, *src_again, *src_missing;
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5, NULL, 0};
     const mab_keyset_t *ks;
     char *set1, *set2;
     pid_t pid;
     int status = -1;
 
+    kept_keys[0] = k1;
+    kept_keys[1] = k2;
     if (!mkdtemp(dir)) {
         ok(0, "temporary directory");
         return tap_done();
@@ -96,19 +168,25 @@ int main(void)
     ok(has_kid(ks, "one"), "unknown kid right after a fetch: no refetch inside the interval");
     apr_pool_destroy(req);
 
-    /* Another process shares the cache: it must not need the source at all. */
+    /* Another process shares the cache: it must not need the source at all, nor the
+     * global mutex (held here meanwhile, as by a fetch waiting on a hanging issuer). */
     write_file(p, path, "this is not JSON");
+    apr_global_mutex_lock(mutex);
+    fflush(stdout); /* a child must not repeat buffered TAP lines */
     pid = fork();
     if (pid == 0) {
         apr_pool_t *cp;
+        alarm(5); /* waiting for the mutex would end here */
         apr_pool_create(&cp, NULL);
         apr_global_mutex_child_init(&mutex, apr_pstrcat(cp, dir, "/lock", NULL), cp);
         ks = mab_keycache_get(kc, src, cp, 0, &err);
         _exit(has_kid(ks, "one") ? 0 : 3);
     }
     waitpid(pid, &status, 0);
+    apr_global_mutex_unlock(mutex);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-       "a forked process gets the keys from shared memory without reading the source");
+       "a forked process gets the keys from shared memory without reading the source or "
+       "taking the global mutex");
 
     /* Refetch allowed (interval 0): a broken source keeps the last good keys. */
     {
@@ -135,6 +213,135 @@ int main(void)
     ks = mab_keycache_get(kc, src_missing, req, 0, &err);
     ok(ks == NULL, "missing source again: still refused (retry interval)");
     apr_pool_destroy(req);
+
+    /* issue 4: cache size, the watchdog's maintenance, lock-free adoption, status info. */
+    {
+        mab_keycache_opts_t small = opts;
+        mab_keycache_t *kc2 = mab_keycache_create(p);
+        mab_source_t *big = mab_keycache_source(kc2, path);
+        mab_source_t *disc = mab_keycache_discovery(kc2, "https://issuer.invalid/");
+        mab_source_info_t info;
+        char *bigset = apr_pstrdup(p, "{\"keys\":[");
+        int i, n;
+
+        /* Entra-sized: 30 RSA keys (two key pairs under 30 kids keeps the test fast). */
+        for (i = 0; i < 30; i++) {
+            bigset =
+                apr_pstrcat(p, bigset, i ? "," : "",
+                            rsa_jwk(p, i % 2 ? k2 : k1, apr_psprintf(p, "entra-%02d", i)), NULL);
+        }
+        bigset = apr_pstrcat(p, bigset, "]}", NULL);
+        ok(strlen(bigset) > 10 * 1024, "30 RSA keys are more than 10 KiB (%lu bytes)",
+           (unsigned long)strlen(bigset));
+        write_file(p, path, bigset);
+
+        small.slot_size = 4096;
+        mab_keycache_init(kc2, p, mutex, &small, &err);
+        mab_keycache_child_init(kc2, p);
+        apr_pool_create(&req, p);
+        ks = mab_keycache_get(kc2, big, req, 0, &err);
+        ok(!ks && err && strstr(err, "AuthBearerCacheSize")
+               && strstr(err, "set AuthBearerCacheSize"),
+           "key set larger than the cache: refused naming the directive and the size needed");
+        if (err) {
+            printf("# %s\n", err);
+        }
+        apr_pool_destroy(req);
+
+        /* Big enough: maintenance warms the source once; it is then fresh and left alone. */
+        mab_keycache_init(kc2, p, mutex, &opts, &err);
+        mab_keycache_child_init(kc2, p);
+        is_int(mab_keycache_maintain(kc2), 1,
+               "maintenance warms the JWKS source, not the unused "
+               "discovery source");
+        is_int(mab_keycache_maintain(kc2), 0, "a fresh key set is not fetched again");
+        apr_pool_create(&req, p);
+        ks = get(kc2, big, req, 0);
+        ok(ks && ks->nkeys == 30 && has_kid(ks, "entra-29"), "large key set (30 RSA keys) works");
+        apr_pool_destroy(req);
+
+        mab_keycache_info(kc2, big, p, &info);
+        n = info.kids->nelts;
+        is_int(n, 30, "status info lists every kid");
+        is_str(n ? APR_ARRAY_IDX(info.kids, 0, const char *) : "", "entra-00", "first kid");
+        is_int((int)info.fetches, 1, "status info: one fetch");
+        is_int((int)info.failures, 0, "status info: no failure");
+        ok(info.bytes == strlen(bigset), "status info: bytes cached");
+        ok(info.expires_at - info.fetched_at == apr_time_from_sec(3600), "status info: expiry");
+        mab_keycache_info(kc2, disc, p, &info);
+        ok(info.discovery && !info.in_use && info.fetches == 0,
+           "the discovery source of an issuer with its own JWKS is never fetched");
+
+        /* A process that has an older generation adopts the new one while another
+         * process holds the global mutex (a fetch hanging until its timeout): the copy
+         * out of shared memory takes no global lock. */
+        write_file(p, path, set1);
+        {
+            mab_keycache_opts_t eager = opts;
+            eager.refetch_interval_s = 0;
+            mab_keycache_init(kc2, p, mutex, &eager, &err);
+            mab_keycache_child_init(kc2, p);
+        }
+        apr_pool_create(&req, p);
+        ok(has_kid(get(kc2, big, req, 0), "one"), "generation 1 in this process");
+        apr_pool_destroy(req);
+        fflush(stdout); /* a child must not repeat buffered TAP lines */
+        pid = fork();
+        if (pid == 0) {
+            apr_pool_t *cp;
+            const mab_keyset_t *cks;
+            sleep(1); /* the parent stores generation 2 and takes the mutex */
+            alarm(5); /* blocking on the mutex would be killed here */
+            apr_pool_create(&cp, NULL);
+            cks = mab_keycache_get(kc2, big, cp, 0, &err);
+            _exit(has_kid(cks, "two") ? 0 : 3);
+        }
+        write_file(p, path, set2);
+        apr_pool_create(&req, p);
+        ok(has_kid(get(kc2, big, req, 1), "two"), "generation 2 stored by this process");
+        apr_pool_destroy(req);
+        apr_global_mutex_lock(mutex);
+        waitpid(pid, &status, 0);
+        apr_global_mutex_unlock(mutex);
+        ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "another process adopts the new generation while the global mutex is held");
+    }
+
+    /* Threads: four readers and a writer installing 200 new generations. */
+    {
+        mab_keycache_opts_t eager = opts;
+        mab_keycache_t *kc3 = mab_keycache_create(p);
+        stress_t st = {0};
+        apr_thread_t *th[5];
+        apr_status_t trv;
+        int i, total = 0;
+
+        eager.refetch_interval_s = 0;
+        st.kc = kc3;
+        st.src = mab_keycache_source(kc3, path);
+        st.path = path;
+        st.set1 = set1;
+        st.set2 = set2;
+        write_file(p, path, set1);
+        mab_keycache_init(kc3, p, mutex, &eager, &err);
+        mab_keycache_child_init(kc3, p);
+        apr_pool_create(&req, p);
+        ok(get(kc3, st.src, req, 0) != NULL, "stress: warm");
+        apr_pool_destroy(req);
+        for (i = 0; i < 5; i++) {
+            apr_thread_create(&th[i], NULL, i ? stress_reader : stress_writer, &st, p);
+        }
+        for (i = 0; i < 5; i++) {
+            apr_thread_join(&trv, th[i]);
+        }
+        total = st.bad;
+        is_int(total, 0, "stress: 12000 reads in 4 threads while 200 generations were installed");
+        {
+            mab_source_info_t si;
+            mab_keycache_info(kc3, st.src, p, &si);
+            ok(si.fetches == 201, "stress: the writer fetched 200 times (%u fetches)", si.fetches);
+        }
+    }
 
     apr_global_mutex_destroy(mutex);
     unlink(path);

@@ -1,0 +1,39 @@
+package MAB::Lifecycle;
+# Shared by the key set lifecycle tests (t/jwks_*.t that run their own httpd): public
+# JWKs of the test keys, a key set document, polling with a deadline.
+use strict;
+use warnings;
+use Exporter 'import';
+use Crypt::PK::RSA;
+use JSON::PP ();
+use Time::HiRes qw(sleep time);
+use MAB::Test qw(keyfile);
+
+our @EXPORT = qw(jwk jwks_json wait_for random_kid);
+
+my %KID = (issuer => 'test-rsa-1', other => 'test-other-1');
+
+# jwk('issuer' | 'other', kid => ...): the public JWK of keys/<name>.pem
+sub jwk {
+    my ($name, %o) = @_;
+    local $_;    # Apache::Test's lazy config loading assigns to $_
+    return { %{ Crypt::PK::RSA->new(keyfile("$name.pem"))->export_key_jwk('public', 1) },
+             kid => $o{kid} // $KID{$name}, use => 'sig', alg => 'RS256' };
+}
+
+sub jwks_json { JSON::PP->new->canonical->encode({ keys => [@_] }) }
+
+# wait_for($seconds, sub { condition }): 1 as soon as it holds, 0 at the deadline
+sub wait_for {
+    my ($secs, $cond) = @_;
+    my $end = time + $secs;
+    while (time < $end) {
+        return 1 if $cond->();
+        sleep 0.1;
+    }
+    return $cond->() ? 1 : 0;
+}
+
+sub random_kid { join '', map { ('a' .. 'z', 0 .. 9)[ rand 36 ] } 1 .. 16 }
+
+1;
