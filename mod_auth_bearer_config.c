@@ -10,6 +10,7 @@
 #include "mab_jwk.h"
 #include "mab_jws.h"
 #include "mab_keycache.h"
+#include "mab_tokencache.h"
 #include "mod_auth_bearer.h"
 
 void *mab_create_dir_conf(apr_pool_t *p, char *dir)
@@ -20,6 +21,7 @@ void *mab_create_dir_conf(apr_pool_t *p, char *dir)
     conf->skew = -1;
     conf->max_token_size = -1;
     conf->at_jwt = -1;
+    conf->token_cache = -1;
     return conf;
 }
 
@@ -52,6 +54,7 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->at_jwt = add->at_jwt != -1 ? add->at_jwt : base->at_jwt;
     conf->skew = add->skew != -1 ? add->skew : base->skew;
     conf->user_claim = add->user_claim ? add->user_claim : base->user_claim;
+    conf->token_cache = add->token_cache != -1 ? add->token_cache : base->token_cache;
     return conf;
 }
 
@@ -63,6 +66,7 @@ void *mab_create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->refresh_max = -1;
     conf->refetch_interval = -1;
     conf->fetch_timeout = -1;
+    conf->token_cache = -1;
     return conf;
 }
 
@@ -351,6 +355,30 @@ static const char *set_fetch_timeout(cmd_parms *cmd, void *dconf, const char *ar
     return err ? err : seconds(cmd, arg, 1, 300, &conf->fetch_timeout);
 }
 
+/* issue 6: outside any section, the size of each process's verified-token cache (0 turns
+ * it off everywhere); inside one, only 0, which keeps that location out of the cache. */
+static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *dir = dconf;
+    mab_srv_conf_t *conf;
+    const char *err;
+    long v = 0;
+
+    if (cmd->path) {
+        if ((err = number(cmd, arg, 0, 0, "entries", &v)) != NULL) {
+            return "AuthBearerTokenCache in a section accepts only 0 (do not use the cache "
+                   "here); set its size outside any section";
+        }
+        dir->token_cache = 0;
+        return NULL;
+    }
+    conf = global_conf(cmd, &err);
+    if (err) {
+        return err;
+    }
+    return number(cmd, arg, 0, MAB_TOKENCACHE_MAX_ENTRIES, "entries", &conf->token_cache);
+}
+
 const command_rec mab_cmds[] = {
     AP_INIT_TAKE2("AuthBearerJWKSRefresh", set_refresh, NULL, RSRC_CONF,
                   "bounds in seconds on how long a key set is used (default 300 86400; "
@@ -379,5 +407,9 @@ const command_rec mab_cmds[] = {
                   "seconds of leeway for exp, nbf and iat (default 30)"),
     AP_INIT_TAKE1("AuthBearerRemoteUserClaim", set_user_claim, NULL, OR_AUTHCFG,
                   "the claim that becomes REMOTE_USER (default sub)"),
+    /* issue 6 */
+    AP_INIT_TAKE1("AuthBearerTokenCache", set_token_cache, NULL, RSRC_CONF | ACCESS_CONF,
+                  "verified tokens each process remembers (default 4096; 0 off); in a "
+                  "section, 0 keeps that location out of the cache"),
     {NULL},
 };

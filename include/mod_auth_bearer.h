@@ -26,6 +26,8 @@ typedef struct {
     long refresh_min, refresh_max; /* -1 unset */
     long refetch_interval;
     long fetch_timeout;
+    /* issue 6: verified-token cache */
+    long token_cache; /* AuthBearerTokenCache entries per process; -1 unset, 0 off */
 } mab_srv_conf_t;
 
 typedef struct {
@@ -40,6 +42,8 @@ typedef struct {
     int at_jwt;               /* AuthBearerTokenType at+jwt; -1 unset */
     int skew;                 /* -1 unset */
     const char *user_claim;
+    /* issue 6: verified-token cache */
+    int token_cache; /* AuthBearerTokenCache 0 in a section: not used here; -1 unset */
 } mab_dir_conf_t;
 
 /* What this request's token turned out to be; computed once, used by authn and authz. */
