@@ -229,21 +229,25 @@ static mab_req_t *reject(mab_req_t *st, mab_err_e err, const char *detail)
     return fail(st, HTTP_UNAUTHORIZED, "invalid_token", mab_err_desc(err), detail);
 }
 
-/* RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
-static int is_b64token(const char *t, apr_size_t len)
-{
-    apr_size_t i = 0;
+/* RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+ * Every request's token is scanned once through this table (filled at load time): the
+ * per-character ctype and strchr calls it replaces showed in the profile (issue 6). */
+#define TOK_CHAR 1 /* a b64token character other than the '=' padding */
+#define TOK_END 2  /* ends the credential: NUL, white space or ',' */
+static unsigned char tok_class[256];
 
-    while (i < len && (apr_isalnum(t[i]) || ap_strchr_c("-._~+/", t[i]))) {
-        i++;
+static void tok_class_init(void)
+{
+    int c;
+
+    for (c = 0; c < 256; c++) {
+        if (apr_isalnum(c) || (c && strchr("-._~+/", c))) {
+            tok_class[c] = TOK_CHAR;
+        }
+        else if (c == 0 || c == ',' || apr_isspace(c)) {
+            tok_class[c] = TOK_END;
+        }
     }
-    if (i == 0) {
-        return 0;
-    }
-    while (i < len && t[i] == '=') {
-        i++;
-    }
-    return i == len;
 }
 
 static int query_has_token(const request_rec *r)
@@ -446,7 +450,7 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
     const char *auth, *tok, *end, *missing;
     apr_size_t len;
-    int use_cache;
+    int use_cache, b64;
 
     missing = mab_conf_missing(conf);
     if (missing) {
@@ -474,7 +478,18 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     if (!*tok) {
         return fail(st, HTTP_BAD_REQUEST, "invalid_request", "empty bearer token", NULL);
     }
-    for (end = tok; *end && !apr_isspace(*end) && *end != ','; end++) {
+    /* One pass: the b64token characters, their '=' padding, then whatever ends it. */
+    for (end = tok; tok_class[(unsigned char)*end] == TOK_CHAR; end++) {
+    }
+    b64 = end > tok;
+    while (*end == '=') {
+        end++;
+    }
+    if (!(tok_class[(unsigned char)*end] & TOK_END)) {
+        b64 = 0;
+        while (!(tok_class[(unsigned char)*end] & TOK_END)) {
+            end++;
+        }
     }
     len = (apr_size_t)(end - tok);
     while (apr_isspace(*end)) {
@@ -491,7 +506,7 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     use_cache = mab_tokencache_digest(tok, len, digest) == 0;
     st->fingerprint = use_cache ? hex8(r->pool, digest) : "-";
     use_cache = use_cache && token_cache && conf->token_cache != 0;
-    if (!is_b64token(tok, len)) {
+    if (!b64) {
         return reject(st, MAB_ERR_MALFORMED, "not a b64token");
     }
     if (!use_cache || len > mab_conf_max_token_size(conf) || !cached(r, st, conf, digest)) {
@@ -580,6 +595,7 @@ static void insert_error_filter(request_rec *r)
 
 static void register_hooks(apr_pool_t *p)
 {
+    tok_class_init();
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
