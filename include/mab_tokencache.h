@@ -3,6 +3,7 @@
 
 #include <apr_pools.h>
 
+struct evp_pkey_st;
 struct json_t;
 struct mab_alg_t;
 struct mab_key_t;
@@ -14,8 +15,9 @@ struct mab_keyset_t;
  * key is SHA-256 of the whole token (a different token cannot hit), and a hit still has
  * its claims checked against the location's own issuer, audience, time, scope and claim
  * requirements. An entry is used only while the key that verified it is still in the
- * location's current key set (or is still its configured secret), so a key removed from
- * the JWKS takes its tokens with it. An entry never outlives the token's exp.
+ * location's current key set (the same public key, compared in full) or is still its
+ * configured secret, so a key removed from the JWKS takes its tokens with it. An entry
+ * never outlives the token's exp.
  *
  * Layout: sets of MAB_TOKENCACHE_WAYS entries, chosen by the digest; a new token takes
  * an empty or expired way of its set, else the least recently used one. The capacity is
@@ -36,6 +38,7 @@ typedef struct mab_tokencache_hit_t {
     const char *kid; /* NULL when the token had none */
     int typ_at_jwt;  /* the header's typ was at+jwt */
     const void *verifier;
+    struct evp_pkey_st *pkey_; /* the public key that verified it (held), or NULL */
 } mab_tokencache_hit_t;
 
 /* Once, before any thread runs (fetches SHA-256 so no request pays for the lookup). */
@@ -68,7 +71,8 @@ int mab_tokencache_lookup(mab_tokencache_t *tc, const unsigned char digest[MAB_T
 /* Whether the hit was verified by `key` (the very same key object, not a look-alike). */
 int mab_tokencache_verified_by(const mab_tokencache_hit_t *hit, const struct mab_key_t *key);
 
-/* Whether the key that verified the hit is still in `ks`. */
+/* Whether the key that verified the hit is still in `ks`: the same key object, or, after
+ * a refresh re-imported the key set, a key equal to it in full (EVP_PKEY_eq). */
 int mab_tokencache_key_in(const mab_tokencache_hit_t *hit, const struct mab_keyset_t *ks);
 
 #endif

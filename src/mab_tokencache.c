@@ -208,9 +208,18 @@ void mab_tokencache_store(mab_tokencache_t *tc, const unsigned char digest[MAB_T
     release(&d);
 }
 
-static apr_status_t claims_cleanup(void *data)
+/* A hit's references, released with the request pool. */
+typedef struct {
+    json_t *claims;
+    EVP_PKEY *pkey;
+} held_t;
+
+static apr_status_t release_held(void *data)
 {
-    json_decref(data);
+    held_t *h = data;
+    dropped_t d = {h->claims, h->pkey};
+
+    release(&d);
     return APR_SUCCESS;
 }
 
@@ -221,6 +230,7 @@ int mab_tokencache_lookup(mab_tokencache_t *tc, const unsigned char digest[MAB_T
     set_t *set = &tc->sets[s];
     apr_thread_mutex_t *lock = lock_of(tc, s);
     dropped_t d = {NULL, NULL};
+    held_t *held = apr_palloc(pool, sizeof(*held));
     int w, found = 0;
 
     apr_thread_mutex_lock(lock);
@@ -234,7 +244,12 @@ int mab_tokencache_lookup(mab_tokencache_t *tc, const unsigned char digest[MAB_T
             break;
         }
         e->used = ++set->clock;
-        hit->claims = json_incref(e->claims);
+        /* Taken under the lock, so eviction by another thread cannot free them. */
+        held->claims = hit->claims = json_incref(e->claims);
+        held->pkey = e->pkey;
+        if (e->pkey) {
+            EVP_PKEY_up_ref(e->pkey);
+        }
         hit->alg = e->alg;
         hit->kid = e->has_kid ? apr_pstrdup(pool, e->kid) : NULL;
         hit->typ_at_jwt = e->typ_at_jwt;
@@ -245,7 +260,8 @@ int mab_tokencache_lookup(mab_tokencache_t *tc, const unsigned char digest[MAB_T
     apr_thread_mutex_unlock(lock);
     release(&d);
     if (found) {
-        apr_pool_cleanup_register(pool, hit->claims, claims_cleanup, apr_pool_cleanup_null);
+        hit->pkey_ = held->pkey;
+        apr_pool_cleanup_register(pool, held, release_held, apr_pool_cleanup_null);
     }
     return found;
 }
@@ -259,8 +275,18 @@ int mab_tokencache_key_in(const mab_tokencache_hit_t *hit, const mab_keyset_t *k
 {
     int i;
 
+    if (!hit->pkey_) {
+        return 0;
+    }
     for (i = 0; ks && i < ks->nkeys; i++) {
-        if (ks->keys[i]->pkey && hit->verifier == (const void *)ks->keys[i]->pkey) {
+        if (ks->keys[i]->pkey == hit->pkey_) {
+            return 1;
+        }
+    }
+    /* A refreshed key set imports its keys again: the same public key, re-published, still
+     * vouches for the signature it verified. Compared in full, never by kid alone. */
+    for (i = 0; ks && i < ks->nkeys; i++) {
+        if (ks->keys[i]->pkey && EVP_PKEY_eq(ks->keys[i]->pkey, hit->pkey_) == 1) {
             return 1;
         }
     }

@@ -172,6 +172,16 @@ int main(void)
     ks.nkeys = 1;
     ok(!mab_tokencache_key_in(&hit, &ks), "key_in: rotated out (a new set re-imports keys)");
     ok(!mab_tokencache_key_in(&hit, NULL), "key_in: no key set");
+    {
+        /* A refresh re-imports the same public key as a new object: still the same key. */
+        mab_key_t again = *key;
+        again.pkey = EVP_PKEY_dup(key->pkey);
+        keys[1] = &again;
+        ks.nkeys = 2;
+        ok(mab_tokencache_key_in(&hit, &ks), "key_in: the same public key, re-imported");
+        ok(!mab_tokencache_verified_by(&hit, &again), "verified_by: identity, not equality");
+        EVP_PKEY_free(again.pkey);
+    }
     apr_pool_clear(req);
 
     /* The entry keeps the public key alive: the key set's own reference may go first. */
