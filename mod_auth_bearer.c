@@ -332,8 +332,8 @@ static int cached(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf,
         }
     }
     else if (!conf->jwks
-             || !mab_tokencache_key_in(&hit, mab_keycache_get(mab_glue_keycache, conf->jwks,
-                                                              r->pool, 0, &kerr))) {
+             || !mab_tokencache_key_in(
+                 &hit, mab_keycache_get(mab_glue_keycache, conf->jwks, r->pool, 0, &kerr))) {
         return 0;
     }
     st->claims = hit.claims;

@@ -58,15 +58,16 @@ unsigned mab_tokencache_capacity(const mab_tokencache_t *tc);
 /* Remembers a verified token until `exp` (seconds since the epoch), with the key that
  * verified it (a public key from a key set, or a configured secret) and its claims.
  * Does nothing for a token already expired at `now` or a kid too long to keep. */
-void mab_tokencache_store(mab_tokencache_t *tc, const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN],
-                          long long exp, long long now, struct json_t *claims,
-                          const struct mab_alg_t *alg, const char *kid, int typ_at_jwt,
-                          const struct mab_key_t *key);
+void mab_tokencache_store(mab_tokencache_t *tc,
+                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long exp,
+                          long long now, struct json_t *claims, const struct mab_alg_t *alg,
+                          const char *kid, int typ_at_jwt, const struct mab_key_t *key);
 
 /* 1 and *hit filled when the token is cached and not expired at `now` (an expired entry
  * is dropped); 0 otherwise. The claims reference and the kid live as long as `pool`. */
-int mab_tokencache_lookup(mab_tokencache_t *tc, const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN],
-                          long long now, apr_pool_t *pool, mab_tokencache_hit_t *hit);
+int mab_tokencache_lookup(mab_tokencache_t *tc,
+                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long now,
+                          apr_pool_t *pool, mab_tokencache_hit_t *hit);
 
 /* Whether the hit was verified by `key` (the very same key object, not a look-alike). */
 int mab_tokencache_verified_by(const mab_tokencache_hit_t *hit, const struct mab_key_t *key);

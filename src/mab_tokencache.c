@@ -17,8 +17,8 @@ typedef struct {
     unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
     long long exp; /* 0: the way is empty */
     apr_uint32_t used;
-    json_t *claims;   /* one reference, ours */
-    EVP_PKEY *pkey;   /* one reference, ours, when a public key verified the token */
+    json_t *claims; /* one reference, ours */
+    EVP_PKEY *pkey; /* one reference, ours, when a public key verified the token */
     const void *verifier;
     const struct mab_alg_t *alg;
     int typ_at_jwt;
@@ -156,8 +156,9 @@ static const void *identity(const mab_key_t *key)
     return key->pkey ? (const void *)key->pkey : (const void *)key;
 }
 
-void mab_tokencache_store(mab_tokencache_t *tc, const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN],
-                          long long exp, long long now, json_t *claims, const struct mab_alg_t *alg,
+void mab_tokencache_store(mab_tokencache_t *tc,
+                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long exp,
+                          long long now, json_t *claims, const struct mab_alg_t *alg,
                           const char *kid, int typ_at_jwt, const mab_key_t *key)
 {
     unsigned s = set_index(tc, digest);
@@ -223,8 +224,9 @@ static apr_status_t release_held(void *data)
     return APR_SUCCESS;
 }
 
-int mab_tokencache_lookup(mab_tokencache_t *tc, const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN],
-                          long long now, apr_pool_t *pool, mab_tokencache_hit_t *hit)
+int mab_tokencache_lookup(mab_tokencache_t *tc,
+                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long now,
+                          apr_pool_t *pool, mab_tokencache_hit_t *hit)
 {
     unsigned s = set_index(tc, digest);
     set_t *set = &tc->sets[s];
