@@ -17,7 +17,7 @@ typedef struct {
     unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
     long long exp; /* 0: the way is empty */
     apr_uint32_t used;
-    json_t *claims; /* one reference, ours */
+    json_t *claims; /* our own copy: its references change only under the set's lock */
     EVP_PKEY *pkey; /* one reference, ours, when a public key verified the token */
     const void *verifier;
     const struct mab_alg_t *alg;
@@ -38,7 +38,10 @@ struct mab_tokencache_t {
     apr_thread_mutex_t *locks[MAB_TOKENCACHE_LOCKS];
 };
 
-/* What leaves the cache is released outside the lock. */
+/* What an entry gives up. The claims are released under the set's lock, like every change
+ * of their reference count: jansson's decrement is a release without an acquire, so the
+ * lock is what orders a last reader's accesses before the free (ThreadSanitizer agrees).
+ * A public key is released anywhere: OpenSSL's counts are fully ordered. */
 typedef struct {
     json_t *claims;
     EVP_PKEY *pkey;
@@ -176,7 +179,12 @@ void mab_tokencache_store(mab_tokencache_t *tc,
     if (key->pkey && EVP_PKEY_up_ref(key->pkey) != 1) {
         return;
     }
-    json_incref(claims);
+    /* Our own copy, so that no reference the request holds on its parse is shared. */
+    claims = json_deep_copy(claims);
+    if (!claims) {
+        EVP_PKEY_free(key->pkey);
+        return;
+    }
     apr_thread_mutex_lock(lock);
     for (w = 0; w < MAB_TOKENCACHE_WAYS; w++) {
         entry_t *e = &set->way[w];
@@ -193,6 +201,8 @@ void mab_tokencache_store(mab_tokencache_t *tc,
     }
     victim = victim ? victim : empty ? empty : lru;
     clear(victim, &d);
+    json_decref(d.claims);
+    d.claims = NULL;
     memcpy(victim->digest, digest, MAB_TOKENCACHE_DIGEST_LEN);
     victim->exp = exp;
     victim->used = ++set->clock;
@@ -213,14 +223,17 @@ void mab_tokencache_store(mab_tokencache_t *tc,
 typedef struct {
     json_t *claims;
     EVP_PKEY *pkey;
+    apr_thread_mutex_t *lock;
 } held_t;
 
 static apr_status_t release_held(void *data)
 {
     held_t *h = data;
-    dropped_t d = {h->claims, h->pkey};
 
-    release(&d);
+    apr_thread_mutex_lock(h->lock);
+    json_decref(h->claims);
+    apr_thread_mutex_unlock(h->lock);
+    EVP_PKEY_free(h->pkey);
     return APR_SUCCESS;
 }
 
@@ -243,12 +256,15 @@ int mab_tokencache_lookup(mab_tokencache_t *tc,
         }
         if (e->exp <= now) {
             clear(e, &d); /* never outlives exp */
+            json_decref(d.claims);
+            d.claims = NULL;
             break;
         }
         e->used = ++set->clock;
         /* Taken under the lock, so eviction by another thread cannot free them. */
         held->claims = hit->claims = json_incref(e->claims);
         held->pkey = e->pkey;
+        held->lock = lock;
         if (e->pkey) {
             EVP_PKEY_up_ref(e->pkey);
         }
