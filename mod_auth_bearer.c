@@ -230,24 +230,33 @@ static mab_req_t *reject(mab_req_t *st, mab_err_e err, const char *detail)
 }
 
 /* RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
- * Every request's token is scanned once through this table (filled at load time): the
- * per-character ctype and strchr calls it replaces showed in the profile (issue 6). */
-#define TOK_CHAR 1 /* a b64token character other than the '=' padding */
-#define TOK_END 2  /* ends the credential: NUL, white space or ',' */
-static unsigned char tok_class[256];
+ * A table filled at load time: the per-character ctype and strchr calls it replaces
+ * showed in the profile (issue 6). */
+static unsigned char b64token_char[256];
 
-static void tok_class_init(void)
+static void b64token_init(void)
 {
     int c;
 
-    for (c = 0; c < 256; c++) {
-        if (apr_isalnum(c) || (c && strchr("-._~+/", c))) {
-            tok_class[c] = TOK_CHAR;
-        }
-        else if (c == 0 || c == ',' || apr_isspace(c)) {
-            tok_class[c] = TOK_END;
-        }
+    for (c = 1; c < 256; c++) {
+        b64token_char[c] = apr_isalnum(c) || strchr("-._~+/", c);
     }
+}
+
+static int is_b64token(const char *t, apr_size_t len)
+{
+    apr_size_t i = 0;
+
+    while (i < len && b64token_char[(unsigned char)t[i]]) {
+        i++;
+    }
+    if (i == 0) {
+        return 0;
+    }
+    while (i < len && t[i] == '=') {
+        i++;
+    }
+    return i == len;
 }
 
 static int query_has_token(const request_rec *r)
@@ -450,7 +459,7 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
     const char *auth, *tok, *end, *missing;
     apr_size_t len;
-    int use_cache, b64;
+    int use_cache;
 
     missing = mab_conf_missing(conf);
     if (missing) {
@@ -478,20 +487,9 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     if (!*tok) {
         return fail(st, HTTP_BAD_REQUEST, "invalid_request", "empty bearer token", NULL);
     }
-    /* One pass: the b64token characters, their '=' padding, then whatever ends it. */
-    for (end = tok; tok_class[(unsigned char)*end] == TOK_CHAR; end++) {
-    }
-    b64 = end > tok;
-    while (*end == '=') {
-        end++;
-    }
-    if (!(tok_class[(unsigned char)*end] & TOK_END)) {
-        b64 = 0;
-        while (!(tok_class[(unsigned char)*end] & TOK_END)) {
-            end++;
-        }
-    }
-    len = (apr_size_t)(end - tok);
+    /* The credential ends at white space (apr_isspace's set), ',' or the end of the header. */
+    len = strcspn(tok, " \t\n\v\f\r,");
+    end = tok + len;
     while (apr_isspace(*end)) {
         end++;
     }
@@ -506,11 +504,13 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     use_cache = mab_tokencache_digest(tok, len, digest) == 0;
     st->fingerprint = use_cache ? hex8(r->pool, digest) : "-";
     use_cache = use_cache && token_cache && conf->token_cache != 0;
-    if (!b64) {
-        return reject(st, MAB_ERR_MALFORMED, "not a b64token");
-    }
+    /* A hit is the very bytes of a token that passed every check below when it was stored. */
     if (!use_cache || len > mab_conf_max_token_size(conf) || !cached(r, st, conf, digest)) {
-        mab_req_t *refused = verify_token(r, st, conf, tok, len, use_cache ? digest : NULL);
+        mab_req_t *refused;
+        if (!is_b64token(tok, len)) {
+            return reject(st, MAB_ERR_MALFORMED, "not a b64token");
+        }
+        refused = verify_token(r, st, conf, tok, len, use_cache ? digest : NULL);
         if (refused) {
             return refused;
         }
@@ -595,7 +595,7 @@ static void insert_error_filter(request_rec *r)
 
 static void register_hooks(apr_pool_t *p)
 {
-    tok_class_init();
+    b64token_init();
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
