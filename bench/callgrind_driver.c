@@ -174,9 +174,14 @@ int main(int argc, char **argv)
     }
     good = run_requests(&c, p, tok, n);
     printf("%s %s: %d of %d requests verified\n", alg, use_cache ? "cache" : "nocache", good, n);
-    unlink(path);
-    apr_pool_destroy(p);
-    rmdir(dir);
+    {
+        char lock[sizeof(dir) + 8];
+        snprintf(lock, sizeof(lock), "%s/lock", dir);
+        unlink(path);
+        apr_pool_destroy(p);
+        unlink(lock); /* the mutex's file, when the mechanism left one */
+        rmdir(dir);
+    }
     EVP_PKEY_free(k);
     apr_terminate();
     return good == n ? 0 : 1;
