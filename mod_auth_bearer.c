@@ -11,6 +11,8 @@
 #include <mod_auth.h>
 #include <util_mutex.h>
 
+#include <math.h>
+
 #include <jansson.h>
 
 #include "mab_alg.h"
@@ -20,6 +22,7 @@
 #include "mab_jwks.h"
 #include "mab_keycache.h"
 #include "mab_log.h"
+#include "mab_tokencache.h"
 #include "mod_auth_bearer.h"
 
 #define MAB_MUTEX_TYPE "auth-bearer-jwks"
@@ -30,6 +33,8 @@
 mab_keycache_t *mab_glue_keycache;
 static apr_global_mutex_t *jwks_mutex;
 static server_rec *log_server;
+/* issue 6: this process's verified-token cache; NULL when AuthBearerTokenCache is 0. */
+static mab_tokencache_t *token_cache;
 
 static void core_log(void *baton, int level, const char *msg)
 {
@@ -74,6 +79,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         }
         curl_ready = 1;
     }
+    mab_tokencache_global_init();
     rv = ap_global_mutex_create(&jwks_mutex, NULL, MAB_MUTEX_TYPE, NULL, s, pconf, 0);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MAB00003: cannot create the JWKS mutex");
@@ -105,6 +111,22 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     return mab_check_transport(s, ptemp) == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* issue 6: one verified-token cache per process, shared by its threads. */
+static void token_cache_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    const mab_srv_conf_t *sconf = ap_get_module_config(s->module_config, &auth_bearer_module);
+    long entries = sconf->token_cache >= 0 ? sconf->token_cache : MAB_TOKENCACHE_DEFAULT_ENTRIES;
+
+    token_cache = NULL;
+    if (entries > 0) {
+        token_cache = mab_tokencache_create(pchild, (unsigned)entries);
+        if (!token_cache) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         "MAB00007: cannot create the token cache: every token is verified");
+        }
+    }
+}
+
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     if (jwks_mutex) {
@@ -121,6 +143,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     else if (mab_glue_keycache) {
         mab_refresh_child_ready(); /* issue 4 */
     }
+    token_cache_child_init(pchild, s);
 }
 
 static int is_bearer(request_rec *r)
@@ -228,12 +251,25 @@ static mab_req_t *reject(mab_req_t *st, mab_err_e err, const char *detail)
     return fail(st, HTTP_UNAUTHORIZED, "invalid_token", mab_err_desc(err), detail);
 }
 
-/* RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+/* RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+ * A table filled at load time: the per-character ctype and strchr calls it replaces
+ * showed in the profile (issue 6). */
+static unsigned char b64token_char[256];
+
+static void b64token_init(void)
+{
+    int c;
+
+    for (c = 1; c < 256; c++) {
+        b64token_char[c] = apr_isalnum(c) || strchr("-._~+/", c);
+    }
+}
+
 static int is_b64token(const char *t, apr_size_t len)
 {
     apr_size_t i = 0;
 
-    while (i < len && (apr_isalnum(t[i]) || ap_strchr_c("-._~+/", t[i]))) {
+    while (i < len && b64token_char[(unsigned char)t[i]]) {
         i++;
     }
     if (i == 0) {
@@ -264,7 +300,7 @@ static int query_has_token(const request_rec *r)
 /* HMAC tokens are checked with the admin's secret only; everything else with the key
  * set. The allow-list is applied first either way. */
 static mab_err_e verify_signature(request_rec *r, const mab_dir_conf_t *conf, const mab_jws_t *jws,
-                                  const char **detail)
+                                  const mab_key_t **used, const char **detail)
 {
     unsigned mask = mab_conf_alg_mask(conf);
     struct mab_source_t *src;
@@ -282,6 +318,7 @@ static mab_err_e verify_signature(request_rec *r, const mab_dir_conf_t *conf, co
             return MAB_ERR_ALG;
         }
         err = mab_jws_verify_key(jws, conf->secret, detail);
+        *used = conf->secret;
         return err == MAB_ERR_NO_KEY ? MAB_ERR_ALG : err;
     }
     src = mab_conf_key_source(conf);
@@ -295,25 +332,159 @@ static mab_err_e verify_signature(request_rec *r, const mab_dir_conf_t *conf, co
         *detail = apr_pstrcat(r->pool, mab_source_uri(src), ": ", kerr, NULL);
         return MAB_ERR_NO_KEYS;
     }
-    err = mab_jws_verify_keyset(jws, ks, mask, detail);
+    err = mab_jws_verify_keyset_ex(jws, ks, mask, used, detail);
     if (err == MAB_ERR_NO_KEY && jws->kid) {
         /* Maybe the issuer rotated keys: refetch, at most once per interval for everyone. */
         ks = mab_keycache_get(mab_glue_keycache, src, r->pool, 1, &kerr);
         if (ks) {
-            err = mab_jws_verify_keyset(jws, ks, mask, detail);
+            err = mab_jws_verify_keyset_ex(jws, ks, mask, used, detail);
         }
     }
     return err;
 }
 
-static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
+/* issue 6: a token this process verified before, still bound to a key this location
+ * trusts now. Anything that does not line up takes the full path, which words the
+ * refusal. The caller checks the claims either way. */
+static int cached(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf,
+                  const unsigned char *digest)
 {
-    const char *auth, *tok, *end, *missing, *detail = NULL;
+    mab_tokencache_hit_t hit;
+    struct mab_source_t *src;
+    const char *kerr = NULL;
+
+    if (!mab_tokencache_lookup(token_cache, digest, (long long)apr_time_sec(r->request_time),
+                               r->pool, &hit)) {
+        return 0;
+    }
+    if (!(hit.alg->bit & mab_conf_alg_mask(conf)) || (conf->at_jwt == 1 && !hit.typ_at_jwt)) {
+        return 0;
+    }
+    if (hit.alg->family == MAB_FAMILY_HMAC) {
+        if (!mab_tokencache_verified_by(&hit, conf->secret)) {
+            return 0;
+        }
+    }
+    else if (!(src = mab_conf_key_source(conf))
+             || !mab_tokencache_key_in(
+                 &hit, mab_keycache_get(mab_glue_keycache, src, r->pool, 0, &kerr))) {
+        return 0;
+    }
+    st->claims = hit.claims;
+    st->kid = hit.kid;
+    st->alg = hit.alg->name;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MAB00110: token %s: signature verified earlier",
+                  st->fingerprint);
+    return 1;
+}
+
+/* issue 6: kept until its exp, for whichever location sees it next. */
+static void remember(request_rec *r, const unsigned char *digest, const mab_jws_t *jws,
+                     const mab_key_t *key, json_t *claims)
+{
+    json_t *v = json_object_get(claims, "exp");
+    double exp;
+
+    if (!json_is_number(v)) {
+        return;
+    }
+    exp = json_number_value(v);
+    if (!isfinite(exp) || exp < 0 || exp > MAB_MAX_NUMERIC_DATE) {
+        return;
+    }
+    mab_tokencache_store(token_cache, digest, (long long)exp,
+                         (long long)apr_time_sec(r->request_time), claims, jws->alg, jws->kid,
+                         mab_jws_typ_is(jws, "at+jwt"), key);
+}
+
+/* The full path: parse, check the header, verify the signature, parse the claims.
+ * NULL when all of it worked (st->claims is set), else the refusal. */
+static mab_req_t *verify_token(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf,
+                               const char *tok, apr_size_t len, const unsigned char *digest)
+{
+    const char *detail = NULL;
+    const mab_key_t *key = NULL;
     mab_jws_t *jws = NULL;
+    mab_err_e err;
+
+    err = mab_jws_parse(r->pool, tok, len, mab_conf_max_token_size(conf), &jws, &detail);
+    if (jws) {
+        st->kid = jws->kid;
+        st->alg = jws->alg_name;
+    }
+    if (err != MAB_OK) {
+        return reject(st, err, detail);
+    }
+    if (conf->at_jwt == 1 && !mab_jws_typ_is(jws, "at+jwt")) {
+        return reject(
+            st, MAB_ERR_TOKEN_TYPE,
+            apr_psprintf(r->pool, "typ is %s, not at+jwt", jws->typ ? jws->typ : "absent"));
+    }
+    err = verify_signature(r, conf, jws, &key, &detail);
+    if (err != MAB_OK) {
+        return reject(st, err, detail);
+    }
+    st->claims = mab_claims_parse(r->pool, jws->payload, jws->payload_len, &detail);
+    if (!st->claims) {
+        return reject(st, MAB_ERR_MALFORMED, apr_pstrcat(r->pool, "payload: ", detail, NULL));
+    }
+    if (digest && key) {
+        remember(r, digest, jws, key, st->claims);
+    }
+    return NULL;
+}
+
+/* The location's own requirements, on a fresh or a cached token alike. */
+static mab_req_t *check_claims(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
+{
+    const char *detail = NULL;
     mab_claim_policy_t policy;
     mab_err_e err;
     const json_t *v;
+
+    v = json_object_get(st->claims, "iss");
+    st->iss = json_is_string(v) ? json_string_value(v) : NULL;
+    policy.issuer = conf->issuer;
+    policy.audiences = conf->audiences;
+    policy.audience_any = conf->audience_any == 1;
+    policy.skew = conf->skew >= 0 ? conf->skew : MAB_DEFAULT_SKEW;
+    policy.now = (long long)apr_time_sec(r->request_time);
+    policy.access_token_jwt = conf->at_jwt == 1;
+    err = mab_claims_validate(st->claims, &policy, r->pool, &detail);
+    if (err != MAB_OK) {
+        return reject(st, err, detail);
+    }
+    v = mab_claims_lookup(st->claims, conf->user_claim ? conf->user_claim : MAB_DEFAULT_USER_CLAIM);
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        return reject(st, MAB_ERR_USER_CLAIM,
+                      apr_psprintf(r->pool, "claim %s is absent or not a non-empty string",
+                                   conf->user_claim ? conf->user_claim : MAB_DEFAULT_USER_CLAIM));
+    }
+    st->user = apr_pstrmemdup(r->pool, json_string_value(v), json_string_length(v));
+    st->status = OK;
+    return st;
+}
+
+static const char *hex8(apr_pool_t *p, const unsigned char *d)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *out = apr_palloc(p, 9);
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[8] = '\0';
+    return out;
+}
+
+static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
+{
+    unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
+    const char *auth, *tok, *end, *missing;
     apr_size_t len;
+    int use_cache;
 
     missing = mab_conf_missing(conf);
     if (missing) {
@@ -341,9 +512,9 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
     if (!*tok) {
         return fail(st, HTTP_BAD_REQUEST, "invalid_request", "empty bearer token", NULL);
     }
-    for (end = tok; *end && !apr_isspace(*end) && *end != ','; end++) {
-    }
-    len = (apr_size_t)(end - tok);
+    /* The credential ends at white space (apr_isspace's set), ',' or the end of the header. */
+    len = strcspn(tok, " \t\n\v\f\r,");
+    end = tok + len;
     while (apr_isspace(*end)) {
         end++;
     }
@@ -354,52 +525,22 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
         return fail(st, HTTP_BAD_REQUEST, "invalid_request", "token sent in more than one way",
                     "access_token query parameter and Authorization header");
     }
-    st->fingerprint = mab_jws_fingerprint(r->pool, tok, len);
-    if (!is_b64token(tok, len)) {
-        return reject(st, MAB_ERR_MALFORMED, "not a b64token");
+    /* One SHA-256 of the whole token: the log fingerprint and the cache key. */
+    use_cache = mab_tokencache_digest(tok, len, digest) == 0;
+    st->fingerprint = use_cache ? hex8(r->pool, digest) : "-";
+    use_cache = use_cache && token_cache && conf->token_cache != 0;
+    /* A hit is the very bytes of a token that passed every check below when it was stored. */
+    if (!use_cache || len > mab_conf_max_token_size(conf) || !cached(r, st, conf, digest)) {
+        mab_req_t *refused;
+        if (!is_b64token(tok, len)) {
+            return reject(st, MAB_ERR_MALFORMED, "not a b64token");
+        }
+        refused = verify_token(r, st, conf, tok, len, use_cache ? digest : NULL);
+        if (refused) {
+            return refused;
+        }
     }
-    err = mab_jws_parse(r->pool, tok, len, mab_conf_max_token_size(conf), &jws, &detail);
-    if (jws) {
-        st->kid = jws->kid;
-        st->alg = jws->alg_name;
-    }
-    if (err != MAB_OK) {
-        return reject(st, err, detail);
-    }
-    if (conf->at_jwt == 1 && !mab_jws_typ_is(jws, "at+jwt")) {
-        return reject(
-            st, MAB_ERR_TOKEN_TYPE,
-            apr_psprintf(r->pool, "typ is %s, not at+jwt", jws->typ ? jws->typ : "absent"));
-    }
-    err = verify_signature(r, conf, jws, &detail);
-    if (err != MAB_OK) {
-        return reject(st, err, detail);
-    }
-    st->claims = mab_claims_parse(r->pool, jws->payload, jws->payload_len, &detail);
-    if (!st->claims) {
-        return reject(st, MAB_ERR_MALFORMED, apr_pstrcat(r->pool, "payload: ", detail, NULL));
-    }
-    v = json_object_get(st->claims, "iss");
-    st->iss = json_is_string(v) ? json_string_value(v) : NULL;
-    policy.issuer = conf->issuer;
-    policy.audiences = conf->audiences;
-    policy.audience_any = conf->audience_any == 1;
-    policy.skew = conf->skew >= 0 ? conf->skew : MAB_DEFAULT_SKEW;
-    policy.now = (long long)apr_time_sec(r->request_time);
-    policy.access_token_jwt = conf->at_jwt == 1;
-    err = mab_claims_validate(st->claims, &policy, r->pool, &detail);
-    if (err != MAB_OK) {
-        return reject(st, err, detail);
-    }
-    v = mab_claims_lookup(st->claims, conf->user_claim ? conf->user_claim : MAB_DEFAULT_USER_CLAIM);
-    if (!json_is_string(v) || json_string_length(v) == 0) {
-        return reject(st, MAB_ERR_USER_CLAIM,
-                      apr_psprintf(r->pool, "claim %s is absent or not a non-empty string",
-                                   conf->user_claim ? conf->user_claim : MAB_DEFAULT_USER_CLAIM));
-    }
-    st->user = apr_pstrdup(r->pool, json_string_value(v));
-    st->status = OK;
-    return st;
+    return check_claims(r, st, conf);
 }
 
 mab_req_t *mab_request_verify(request_rec *r)
@@ -490,6 +631,7 @@ static void insert_error_filter(request_rec *r)
 
 static void register_hooks(apr_pool_t *p)
 {
+    b64token_init();
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE); /* issue 4 */

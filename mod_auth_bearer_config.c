@@ -13,6 +13,7 @@
 #include "mab_jwk.h"
 #include "mab_jws.h"
 #include "mab_keycache.h"
+#include "mab_tokencache.h"
 #include "mod_auth_bearer.h"
 
 void *mab_create_dir_conf(apr_pool_t *p, char *dir)
@@ -26,6 +27,7 @@ void *mab_create_dir_conf(apr_pool_t *p, char *dir)
     conf->pass_token = -1;
     conf->optional = -1;
     conf->allow_preflight = -1;
+    conf->token_cache = -1;
     return conf;
 }
 
@@ -61,6 +63,7 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     mab_merge_handoff(p, conf, base, add);
     /* the discovery source belongs to the issuer it was made for */
     conf->discovery = add->issuer ? add->discovery : base->discovery;
+    conf->token_cache = add->token_cache != -1 ? add->token_cache : base->token_cache;
     return conf;
 }
 
@@ -74,6 +77,7 @@ void *mab_create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->fetch_timeout = -1;
     conf->cache_size = -1;
     conf->allow_insecure = -1;
+    conf->token_cache = -1;
     return conf;
 }
 
@@ -451,6 +455,30 @@ static const char *set_allow_insecure(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
+/* issue 6: outside any section, the size of each process's verified-token cache (0 turns
+ * it off everywhere); inside one, only 0, which keeps that location out of the cache. */
+static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *dir = dconf;
+    mab_srv_conf_t *conf;
+    const char *err;
+    long v = 0;
+
+    if (cmd->path) {
+        if ((err = number(cmd, arg, 0, 0, "entries", &v)) != NULL) {
+            return "AuthBearerTokenCache in a section accepts only 0 (do not use the cache "
+                   "here); set its size outside any section";
+        }
+        dir->token_cache = 0;
+        return NULL;
+    }
+    conf = global_conf(cmd, &err);
+    if (err) {
+        return err;
+    }
+    return number(cmd, arg, 0, MAB_TOKENCACHE_MAX_ENTRIES, "entries", &conf->token_cache);
+}
+
 const command_rec mab_cmds[] = {
     /* issue 4: JWKS lifecycle */
     AP_INIT_TAKE1("AuthBearerCacheSize", set_cache_size, NULL, RSRC_CONF,
@@ -511,5 +539,9 @@ const command_rec mab_cmds[] = {
                  "On: CORS preflight OPTIONS requests pass without a token (default Off)"),
     AP_INIT_TAKE1("AuthBearerScopeClaim", set_scope_claim, NULL, OR_AUTHCFG,
                   "the one claim Require scope reads (default: scope, scp and permissions)"),
+    /* issue 6 */
+    AP_INIT_TAKE1("AuthBearerTokenCache", set_token_cache, NULL, RSRC_CONF | ACCESS_CONF,
+                  "verified tokens each process remembers (default 4096; 0 off); in a "
+                  "section, 0 keeps that location out of the cache"),
     {NULL},
 };

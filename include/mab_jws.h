@@ -41,6 +41,12 @@ mab_err_e mab_jws_verify_key(const mab_jws_t *jws, const struct mab_key_t *key,
 mab_err_e mab_jws_verify_keyset(const mab_jws_t *jws, const struct mab_keyset_t *ks,
                                 unsigned alg_mask, const char **detail);
 
+/* The same; on success *used is the key that verified the signature (for the
+ * verified-token cache, which ties an entry to that key). */
+mab_err_e mab_jws_verify_keyset_ex(const mab_jws_t *jws, const struct mab_keyset_t *ks,
+                                   unsigned alg_mask, const struct mab_key_t **used,
+                                   const char **detail);
+
 /* Whether the header's typ names media_type ("at+jwt"): compared case-insensitively,
  * with or without the "application/" prefix (RFC 7515 §4.1.9). */
 int mab_jws_typ_is(const mab_jws_t *jws, const char *media_type);

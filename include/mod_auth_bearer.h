@@ -30,6 +30,8 @@ typedef struct {
     long cache_size;     /* AuthBearerCacheSize, bytes per key source; -1 unset */
     const char *ca_file; /* AuthBearerCAFile; NULL = system store */
     int allow_insecure;  /* AuthBearerAllowInsecureHTTP; -1 unset */
+    /* issue 6: verified-token cache */
+    long token_cache; /* AuthBearerTokenCache entries per process; -1 unset, 0 off */
 } mab_srv_conf_t;
 
 typedef struct {
@@ -54,6 +56,8 @@ typedef struct {
     apr_array_header_t *claim_envs;    /* mab_claim_map_t, AuthBearerClaimEnv; additive */
     /* issue 4: the issuer's metadata names the key set when no AuthBearerJWKS is set */
     struct mab_source_t *discovery;
+    /* issue 6: verified-token cache */
+    int token_cache; /* AuthBearerTokenCache 0 in a section: not used here; -1 unset */
 } mab_dir_conf_t;
 
 /* One AuthBearerClaimHeader or AuthBearerClaimEnv: the claim (a name or a JSON Pointer) and

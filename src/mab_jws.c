@@ -162,10 +162,19 @@ mab_err_e mab_jws_verify_key(const mab_jws_t *jws, const mab_key_t *key, const c
 mab_err_e mab_jws_verify_keyset(const mab_jws_t *jws, const mab_keyset_t *ks, unsigned alg_mask,
                                 const char **detail)
 {
+    const mab_key_t *used = NULL;
+
+    return mab_jws_verify_keyset_ex(jws, ks, alg_mask, &used, detail);
+}
+
+mab_err_e mab_jws_verify_keyset_ex(const mab_jws_t *jws, const mab_keyset_t *ks, unsigned alg_mask,
+                                   const mab_key_t **used, const char **detail)
+{
     int i, tried = 0;
     mab_err_e last = MAB_ERR_NO_KEY;
 
     *detail = NULL;
+    *used = NULL;
     if (!jws->alg || !(jws->alg->bit & alg_mask)) {
         *detail = "alg is not in the allow-list";
         return MAB_ERR_ALG;
@@ -183,6 +192,7 @@ mab_err_e mab_jws_verify_keyset(const mab_jws_t *jws, const mab_keyset_t *ks, un
         tried++;
         rv = mab_jws_verify_key(jws, key, detail);
         if (rv == MAB_OK) {
+            *used = key;
             return MAB_OK;
         }
         last = rv;

@@ -1,0 +1,79 @@
+#ifndef MAB_TOKENCACHE_H
+#define MAB_TOKENCACHE_H
+
+#include <apr_pools.h>
+
+struct evp_pkey_st;
+struct json_t;
+struct mab_alg_t;
+struct mab_key_t;
+struct mab_keyset_t;
+
+/* The verified-token cache, one per process, shared by its threads.
+ *
+ * It remembers that a token's signature verified, never that a request was allowed: the
+ * key is SHA-256 of the whole token (a different token cannot hit), and a hit still has
+ * its claims checked against the location's own issuer, audience, time, scope and claim
+ * requirements. An entry is used only while the key that verified it is still in the
+ * location's current key set (the same public key, compared in full) or is still its
+ * configured secret, so a key removed from the JWKS takes its tokens with it. An entry
+ * never outlives the token's exp.
+ *
+ * Layout: sets of MAB_TOKENCACHE_WAYS entries, chosen by the digest; a new token takes
+ * an empty or expired way of its set, else the least recently used one. The capacity is
+ * fixed at creation, so the cache never grows after start. Each set is guarded by one of
+ * a few striped thread mutexes (never a cross-process lock). */
+typedef struct mab_tokencache_t mab_tokencache_t;
+
+#define MAB_TOKENCACHE_DIGEST_LEN 32
+#define MAB_TOKENCACHE_WAYS 8
+#define MAB_TOKENCACHE_DEFAULT_ENTRIES 4096
+#define MAB_TOKENCACHE_MAX_ENTRIES 1048576
+#define MAB_TOKENCACHE_KID_MAX 128 /* longer kids are not cached */
+
+/* What a verified token was, as the cache hands it back. */
+typedef struct mab_tokencache_hit_t {
+    struct json_t *claims; /* a reference held until the lookup's pool is cleaned up */
+    const struct mab_alg_t *alg;
+    const char *kid; /* NULL when the token had none */
+    int typ_at_jwt;  /* the header's typ was at+jwt */
+    const void *verifier;
+    struct evp_pkey_st *pkey_; /* the public key that verified it (held), or NULL */
+} mab_tokencache_hit_t;
+
+/* Once, before any thread runs (fetches SHA-256 so no request pays for the lookup). */
+void mab_tokencache_global_init(void);
+
+/* SHA-256 of the token: the cache key (and the source of the log fingerprint). */
+int mab_tokencache_digest(const char *token, apr_size_t len,
+                          unsigned char out[MAB_TOKENCACHE_DIGEST_LEN]);
+
+/* A cache of at most `entries` tokens (rounded down to a multiple of the set size,
+ * at least one set). Its references go when `p` is cleaned up. NULL on failure. */
+mab_tokencache_t *mab_tokencache_create(apr_pool_t *p, unsigned entries);
+
+/* How many entries the cache holds at most. */
+unsigned mab_tokencache_capacity(const mab_tokencache_t *tc);
+
+/* Remembers a verified token until `exp` (seconds since the epoch), with the key that
+ * verified it (a public key from a key set, or a configured secret) and its claims.
+ * Does nothing for a token already expired at `now` or a kid too long to keep. */
+void mab_tokencache_store(mab_tokencache_t *tc,
+                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long exp,
+                          long long now, struct json_t *claims, const struct mab_alg_t *alg,
+                          const char *kid, int typ_at_jwt, const struct mab_key_t *key);
+
+/* 1 and *hit filled when the token is cached and not expired at `now` (an expired entry
+ * is dropped); 0 otherwise. The claims reference and the kid live as long as `pool`. */
+int mab_tokencache_lookup(mab_tokencache_t *tc,
+                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long now,
+                          apr_pool_t *pool, mab_tokencache_hit_t *hit);
+
+/* Whether the hit was verified by `key` (the very same key object, not a look-alike). */
+int mab_tokencache_verified_by(const mab_tokencache_hit_t *hit, const struct mab_key_t *key);
+
+/* Whether the key that verified the hit is still in `ks`: the same key object, or, after
+ * a refresh re-imported the key set, a key equal to it in full (EVP_PKEY_eq). */
+int mab_tokencache_key_in(const mab_tokencache_hit_t *hit, const struct mab_keyset_t *ks);
+
+#endif

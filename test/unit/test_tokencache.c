@@ -1,0 +1,271 @@
+/* The verified-token cache: a hit only for the very same token, never past exp, bounded
+ * with least-recently-used eviction, tied to the key object that verified the token, and
+ * safe under concurrent threads. */
+#include <apr_thread_proc.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
+#include "mab_alg.h"
+#include "mab_jwk.h"
+#include "mab_jwks.h"
+#include "mab_tokencache.h"
+#include "tap.h"
+#include "testutil.h"
+
+#define NOW 1700000000LL
+
+static void digest_of(const char *tok, unsigned char *d)
+{
+    mab_tokencache_digest(tok, strlen(tok), d);
+}
+
+static json_t *claims_n(int n)
+{
+    return json_pack("{s:s, s:i, s:i}", "iss", "https://issuer.test/", "n", n, "exp",
+                     (json_int_t)(NOW + 3600));
+}
+
+static mab_key_t *ec_key(apr_pool_t *p, const char *kid)
+{
+    mab_key_t *k = apr_pcalloc(p, sizeof(*k));
+
+    k->kid = kid;
+    k->kty = "EC";
+    k->crv = "P-256";
+    k->pkey = EVP_EC_gen("P-256");
+    return k;
+}
+
+static void store_n(mab_tokencache_t *tc, int n, const mab_key_t *key)
+{
+    unsigned char d[MAB_TOKENCACHE_DIGEST_LEN];
+    char tok[32];
+    json_t *c = claims_n(n);
+
+    snprintf(tok, sizeof(tok), "token-%d", n);
+    digest_of(tok, d);
+    mab_tokencache_store(tc, d, NOW + 3600, NOW, c, mab_alg_find("ES256"), "k1", 0, key);
+    json_decref(c); /* the cache keeps its own reference */
+}
+
+/* The n the cached claims carry, or -1 on a miss. */
+static int lookup_n(mab_tokencache_t *tc, int n, apr_pool_t *p)
+{
+    unsigned char d[MAB_TOKENCACHE_DIGEST_LEN];
+    mab_tokencache_hit_t hit;
+    char tok[32];
+
+    snprintf(tok, sizeof(tok), "token-%d", n);
+    digest_of(tok, d);
+    if (!mab_tokencache_lookup(tc, d, NOW, p, &hit)) {
+        return -1;
+    }
+    return (int)json_integer_value(json_object_get(hit.claims, "n"));
+}
+
+typedef struct {
+    mab_tokencache_t *tc;
+    const mab_key_t *key;
+    int seed;
+    int wrong; /* hits whose claims belong to another token */
+    int hits;
+} worker_t;
+
+static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
+{
+    worker_t *w = data;
+    apr_pool_t *p = NULL;
+    unsigned x = (unsigned)w->seed * 2654435761u + 1;
+    int i;
+
+    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    for (i = 0; i < 4000; i++) {
+        int n, got;
+        x = x * 1103515245u + 12345u;
+        n = (int)((x >> 8) % 48);
+        got = lookup_n(w->tc, n, p);
+        if (got == -1) {
+            store_n(w->tc, n, w->key);
+        }
+        else {
+            w->hits++;
+            w->wrong += got != n;
+        }
+        if (i % 64 == 0) {
+            apr_pool_clear(p); /* drops the references the hits took */
+        }
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+int main(void)
+{
+    apr_pool_t *p = test_setup(), *cp = NULL, *req = NULL;
+    unsigned char d1[MAB_TOKENCACHE_DIGEST_LEN], d2[MAB_TOKENCACHE_DIGEST_LEN], abc[32];
+    static const unsigned char abc_sha256[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                                 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                                 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                                 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    const char *tok = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
+    const char *tok2 = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lo";
+    mab_tokencache_t *tc;
+    mab_tokencache_hit_t hit;
+    mab_key_t *key, *other, *secret;
+    mab_keyset_t ks;
+    mab_key_t *keys[2];
+    json_t *claims, *shared;
+    char long_kid[MAB_TOKENCACHE_KID_MAX + 2];
+    int i;
+
+    mab_tokencache_global_init();
+
+    /* --- the key: SHA-256 of the whole token ---------------------------------------------- */
+    is_int(mab_tokencache_digest("abc", 3, abc), 0, "digest: computed");
+    ok(memcmp(abc, abc_sha256, 32) == 0, "digest: SHA-256 (FIPS 180-2 'abc' vector)");
+
+    /* --- sizing ----------------------------------------------------------------------------- */
+    apr_pool_create(&cp, p);
+    ok(mab_tokencache_create(cp, 0) == NULL, "create: 0 entries is no cache");
+    ok(mab_tokencache_create(cp, MAB_TOKENCACHE_MAX_ENTRIES + 1) == NULL, "create: above the max");
+    tc = mab_tokencache_create(cp, 4096);
+    is_int(mab_tokencache_capacity(tc), 4096, "create: 4096 entries");
+    tc = mab_tokencache_create(cp, 100);
+    is_int(mab_tokencache_capacity(tc), 96, "create: rounded down to whole sets of 8");
+    tc = mab_tokencache_create(cp, 3);
+    is_int(mab_tokencache_capacity(tc), 8, "create: at least one set");
+
+    /* --- hit, miss, a different token ------------------------------------------------------- */
+    key = ec_key(p, "k1");
+    other = ec_key(p, "k1");
+    secret = mab_jwk_secret(p, (const unsigned char *)"0123456789abcdef0123456789abcdef", 32);
+    tc = mab_tokencache_create(cp, 64);
+    digest_of(tok, d1);
+    digest_of(tok2, d2);
+    apr_pool_create(&req, p);
+    ok(!mab_tokencache_lookup(tc, d1, NOW, req, &hit), "miss: empty cache");
+    claims = claims_n(1);
+    mab_tokencache_store(tc, d1, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 1, key);
+    is_int(claims->refcount, 1, "store: the cache keeps its own copy, not the caller's object");
+    ok(mab_tokencache_lookup(tc, d1, NOW, req, &hit), "hit: the same token");
+    ok(hit.claims != claims && json_equal(hit.claims, claims), "hit: the claims stored");
+    is_int(hit.claims->refcount, 2, "hit: a reference for the request");
+    shared = hit.claims;
+    is_str(hit.kid, "k1", "hit: kid");
+    ok(hit.alg == mab_alg_find("ES256"), "hit: alg");
+    is_int(hit.typ_at_jwt, 1, "hit: typ at+jwt remembered");
+    ok(!mab_tokencache_lookup(tc, d2, NOW, req, &hit), "miss: a token differing in one byte");
+    apr_pool_clear(req);
+    is_int(shared->refcount, 1, "hit: the request's reference goes with its pool");
+
+    /* --- bound to the very key object ------------------------------------------------------- */
+    ok(mab_tokencache_lookup(tc, d1, NOW, req, &hit), "hit again");
+    ok(mab_tokencache_verified_by(&hit, key), "verified_by: the key that verified it");
+    ok(!mab_tokencache_verified_by(&hit, other), "verified_by: not another key with the same kid");
+    ok(!mab_tokencache_verified_by(&hit, secret), "verified_by: not a secret");
+    ok(!mab_tokencache_verified_by(&hit, NULL), "verified_by: not no key");
+    keys[0] = other;
+    keys[1] = key;
+    ks.keys = keys;
+    ks.nkeys = 2;
+    ks.nskipped = 0;
+    ok(mab_tokencache_key_in(&hit, &ks), "key_in: the key is in the set");
+    ks.nkeys = 1;
+    ok(!mab_tokencache_key_in(&hit, &ks), "key_in: rotated out (a new set re-imports keys)");
+    ok(!mab_tokencache_key_in(&hit, NULL), "key_in: no key set");
+    {
+        /* A refresh re-imports the same public key as a new object: still the same key. */
+        mab_key_t again = *key;
+        again.pkey = EVP_PKEY_dup(key->pkey);
+        keys[1] = &again;
+        ks.nkeys = 2;
+        ok(mab_tokencache_key_in(&hit, &ks), "key_in: the same public key, re-imported");
+        ok(!mab_tokencache_verified_by(&hit, &again), "verified_by: identity, not equality");
+        EVP_PKEY_free(again.pkey);
+    }
+    apr_pool_clear(req);
+
+    /* The entry keeps the public key alive: the key set's own reference may go first. */
+    EVP_PKEY_free(key->pkey);
+    ok(mab_tokencache_lookup(tc, d1, NOW, req, &hit), "hit: after the key set freed its key");
+    apr_pool_clear(req);
+
+    digest_of("hmac-token", d2);
+    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("HS256"), NULL, 0, secret);
+    ok(mab_tokencache_lookup(tc, d2, NOW, req, &hit), "hit: HMAC token");
+    ok(mab_tokencache_verified_by(&hit, secret), "verified_by: the configured secret");
+    ok(!mab_tokencache_key_in(&hit, &ks), "key_in: a secret is never in a key set");
+    ok(hit.kid == NULL, "hit: no kid");
+    apr_pool_clear(req);
+
+    /* --- exp -------------------------------------------------------------------------------- */
+    ok(mab_tokencache_lookup(tc, d1, NOW + 59, req, &hit), "exp: hit one second before exp");
+    apr_pool_clear(req);
+    ok(!mab_tokencache_lookup(tc, d1, NOW + 60, req, &hit), "exp: miss at exp");
+    ok(!mab_tokencache_lookup(tc, d1, NOW, req, &hit), "exp: the expired entry was dropped");
+    digest_of("expired", d2);
+    mab_tokencache_store(tc, d2, NOW, NOW, claims, mab_alg_find("ES256"), "k1", 0, other);
+    ok(!mab_tokencache_lookup(tc, d2, NOW - 10, req, &hit), "exp: an expired token is not stored");
+    memset(long_kid, 'k', sizeof(long_kid) - 1);
+    long_kid[sizeof(long_kid) - 1] = '\0';
+    digest_of("long-kid", d2);
+    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other);
+    ok(!mab_tokencache_lookup(tc, d2, NOW, req, &hit), "kid: too long to keep, not stored");
+    long_kid[MAB_TOKENCACHE_KID_MAX] = '\0';
+    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other);
+    ok(mab_tokencache_lookup(tc, d2, NOW, req, &hit) && strcmp(hit.kid, long_kid) == 0,
+       "kid: the longest kept whole");
+    apr_pool_clear(req);
+    json_decref(claims);
+
+    /* --- bound and least-recently-used eviction (one set of 8) ------------------------------ */
+    tc = mab_tokencache_create(cp, 8);
+    for (i = 0; i < 8; i++) {
+        store_n(tc, i, other);
+    }
+    for (i = 0; i < 8; i++) {
+        is_int(lookup_n(tc, i, req), i, "bound: token %d cached", i);
+    }
+    apr_pool_clear(req);
+    is_int(lookup_n(tc, 0, req), 0, "lru: token 0 used last");
+    store_n(tc, 8, other);
+    is_int(lookup_n(tc, 1, req), -1, "lru: token 1, least recently used, evicted");
+    is_int(lookup_n(tc, 0, req), 0, "lru: token 0 kept");
+    is_int(lookup_n(tc, 8, req), 8, "lru: token 8 in");
+    for (i = 0; i < 20; i++) {
+        store_n(tc, 8, other); /* the same token again replaces its own entry */
+    }
+    is_int(lookup_n(tc, 2, req), 2, "replace: storing one token again does not evict others");
+    apr_pool_clear(req);
+
+    /* --- threads ---------------------------------------------------------------------------- */
+    {
+        apr_thread_t *th[4];
+        worker_t w[4];
+        int wrong = 0, hits = 0;
+
+        tc = mab_tokencache_create(cp, 16); /* smaller than the 48 tokens: constant eviction */
+        for (i = 0; i < 4; i++) {
+            w[i].tc = tc;
+            w[i].key = other;
+            w[i].seed = i + 1;
+            w[i].wrong = w[i].hits = 0;
+            apr_thread_create(&th[i], NULL, worker, &w[i], p);
+        }
+        for (i = 0; i < 4; i++) {
+            apr_status_t rv;
+            apr_thread_join(&rv, th[i]);
+            wrong += w[i].wrong;
+            hits += w[i].hits;
+        }
+        is_int(wrong, 0, "threads: every hit had its own token's claims");
+        ok(hits > 0, "threads: there were hits (%d)", hits);
+    }
+
+    apr_pool_destroy(req);
+    apr_pool_destroy(cp); /* drops every entry's references */
+    EVP_PKEY_free(other->pkey);
+    apr_pool_destroy(p);
+    return tap_done();
+}
