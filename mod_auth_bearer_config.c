@@ -320,28 +320,38 @@ static const char *set_skew(cmd_parms *cmd, void *dconf, const char *arg)
     return err;
 }
 
-static const char *set_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
+/* A claim name (or JSON Pointer) stored at the directive's offset in the dir conf. */
+static const char *set_claim_name(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    mab_dir_conf_t *conf = dconf;
     const char *why = NULL;
 
     if (!mab_claims_name_valid(arg, &why)) {
-        return apr_psprintf(cmd->pool, "AuthBearerRemoteUserClaim: '%s': %s", arg, why);
+        return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, arg, why);
     }
-    conf->user_claim = arg;
+    *(const char **)((char *)dconf + (apr_size_t)cmd->info) = arg;
     return NULL;
 }
 
-/* --- hand-off to CGI and proxied applications ------------------------------------------- */
-static const char *set_scope_claim(cmd_parms *cmd, void *dconf, const char *arg)
+/* AuthBearerClaimHeader / AuthBearerClaimEnv: a validated claim and the header or variable
+ * that carries it (name_error: what is wrong with that name, or NULL). */
+const char *mab_conf_claim_map(cmd_parms *cmd, apr_array_header_t **list, const char *claim,
+                               const char *name, const char *name_error)
 {
-    mab_dir_conf_t *conf = dconf;
     const char *why = NULL;
+    mab_claim_map_t *m;
 
-    if (!mab_claims_name_valid(arg, &why)) {
-        return apr_psprintf(cmd->pool, "AuthBearerScopeClaim: '%s': %s", arg, why);
+    if (!mab_claims_name_valid(claim, &why)) {
+        return apr_psprintf(cmd->pool, "%s: claim '%s': %s", cmd->cmd->name, claim, why);
     }
-    conf->scope_claim = arg;
+    if (name_error) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", name_error, NULL);
+    }
+    if (!*list) {
+        *list = apr_array_make(cmd->pool, 4, sizeof(mab_claim_map_t));
+    }
+    m = apr_array_push(*list);
+    m->claim = claim;
+    m->name = name;
     return NULL;
 }
 
@@ -516,7 +526,8 @@ const command_rec mab_cmds[] = {
                   "at+jwt: accept only RFC 9068 access tokens (typ and claims); any (default)"),
     AP_INIT_TAKE1("AuthBearerClockSkew", set_skew, NULL, OR_AUTHCFG,
                   "seconds of leeway for exp, nbf and iat (default 30)"),
-    AP_INIT_TAKE1("AuthBearerRemoteUserClaim", set_user_claim, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("AuthBearerRemoteUserClaim", set_claim_name,
+                  (void *)APR_OFFSETOF(mab_dir_conf_t, user_claim), OR_AUTHCFG,
                   "the claim that becomes REMOTE_USER (default sub)"),
     /* hand-off to CGI and proxied applications */
     AP_INIT_TAKE2("AuthBearerClaimHeader", mab_set_claim_header, NULL, OR_AUTHCFG,
@@ -537,7 +548,8 @@ const command_rec mab_cmds[] = {
     AP_INIT_FLAG("AuthBearerAllowPreflight", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(mab_dir_conf_t, allow_preflight), OR_AUTHCFG,
                  "On: CORS preflight OPTIONS requests pass without a token (default Off)"),
-    AP_INIT_TAKE1("AuthBearerScopeClaim", set_scope_claim, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("AuthBearerScopeClaim", set_claim_name,
+                  (void *)APR_OFFSETOF(mab_dir_conf_t, scope_claim), OR_AUTHCFG,
                   "the one claim Require scope reads (default: scope, scp and permissions)"),
     /* issue 6 */
     AP_INIT_TAKE1("AuthBearerTokenCache", set_token_cache, NULL, RSRC_CONF | ACCESS_CONF,

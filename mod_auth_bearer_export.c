@@ -39,22 +39,9 @@ static const char *env_name_error(apr_pool_t *p, const char *name)
 const char *mab_set_claim_env(cmd_parms *cmd, void *dconf, const char *claim, const char *name)
 {
     mab_dir_conf_t *conf = dconf;
-    const char *why = NULL;
-    mab_claim_map_t *m;
 
-    if (!mab_claims_name_valid(claim, &why)) {
-        return apr_psprintf(cmd->pool, "AuthBearerClaimEnv: claim '%s': %s", claim, why);
-    }
-    if ((why = env_name_error(cmd->temp_pool, name)) != NULL) {
-        return apr_pstrcat(cmd->pool, "AuthBearerClaimEnv: ", why, NULL);
-    }
-    if (!conf->claim_envs) {
-        conf->claim_envs = apr_array_make(cmd->pool, 4, sizeof(mab_claim_map_t));
-    }
-    m = apr_array_push(conf->claim_envs);
-    m->claim = claim;
-    m->name = name;
-    return NULL;
+    return mab_conf_claim_map(cmd, &conf->claim_envs, claim, name,
+                              env_name_error(cmd->temp_pool, name));
 }
 
 void mab_export_env(request_rec *r, const mab_req_t *st)

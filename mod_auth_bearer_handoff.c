@@ -77,22 +77,9 @@ static const char *header_name_error(apr_pool_t *p, const char *name)
 const char *mab_set_claim_header(cmd_parms *cmd, void *dconf, const char *claim, const char *header)
 {
     mab_dir_conf_t *conf = dconf;
-    const char *why = NULL;
-    mab_claim_map_t *h;
 
-    if (!mab_claims_name_valid(claim, &why)) {
-        return apr_psprintf(cmd->pool, "AuthBearerClaimHeader: claim '%s': %s", claim, why);
-    }
-    if ((why = header_name_error(cmd->temp_pool, header)) != NULL) {
-        return apr_pstrcat(cmd->pool, "AuthBearerClaimHeader: ", why, NULL);
-    }
-    if (!conf->claim_headers) {
-        conf->claim_headers = apr_array_make(cmd->pool, 4, sizeof(mab_claim_map_t));
-    }
-    h = apr_array_push(conf->claim_headers);
-    h->claim = claim;
-    h->name = header;
-    return NULL;
+    return mab_conf_claim_map(cmd, &conf->claim_headers, claim, header,
+                              header_name_error(cmd->temp_pool, header));
 }
 
 const char *mab_set_payload_header(cmd_parms *cmd, void *dconf, const char *header)

@@ -95,6 +95,10 @@ apr_size_t mab_conf_max_token_size(const mab_dir_conf_t *conf);
 /* The directive a Bearer section still needs (issuer, audience, a key source), or NULL. */
 const char *mab_conf_missing(const mab_dir_conf_t *conf);
 
+/* Adds one AuthBearerClaimHeader / AuthBearerClaimEnv entry after validating the claim. */
+const char *mab_conf_claim_map(cmd_parms *cmd, apr_array_header_t **list, const char *claim,
+                               const char *name, const char *name_error);
+
 /* Verifies the request's bearer token once; NULL when AuthType is not Bearer. */
 mab_req_t *mab_request_verify(request_rec *r);
 

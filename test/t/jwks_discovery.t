@@ -39,17 +39,7 @@ $srv->max_age('/d-keys.json', 2);
 my $odd_kid = q{<b>kid</b>&"'};
 $srv->publish('/static.json', jwks_json(jwk('issuer'), jwk('other', kid => $odd_kid)));
 
-my $loc = sub {
-    my ($path, $iss, $jwks) = @_;
-    return <<"L" . ($jwks ? "    AuthBearerJWKS $jwks\n" : '') . "</Location>\n";
-<Location /$path>
-    AuthType Bearer
-    AuthName "discovery"
-    AuthBearerIssuer   $iss
-    AuthBearerAudience https://quickstarts/api
-    Require valid-user
-L
-};
+my $loc = sub { bearer_location($_[0], issuer => $_[1], jwks => $_[2]) };
 my $h = MAB::Httpd->new(paths => [qw(a b c d static status status-denied)],
     conf => "AuthBearerFetchTimeout 2\nAuthBearerJWKSRefresh 1 3600\n"
         . $loc->('a', $A) . $loc->('b', $B) . $loc->('c', $C) . $loc->('d', $D)

@@ -18,17 +18,8 @@ my $RESTARTS = 4;
 my $srv = MAB::JWKSServer->new;
 $srv->publish('/jwks.json', jwks_json(jwk('issuer')));
 for my $mpm (qw(event prefork)) {
-    my $h = MAB::Httpd->new(mpm => $mpm, paths => ['p'], conf => <<"C");
-AuthBearerFetchTimeout 2
-<Location /p>
-    AuthType Bearer
-    AuthName "graceful"
-    AuthBearerIssuer   https://issuer.test/
-    AuthBearerAudience https://quickstarts/api
-    AuthBearerJWKS     ${\ $srv->url('/jwks.json')}
-    Require valid-user
-</Location>
-C
+    my $h = MAB::Httpd->new(mpm => $mpm, paths => ['p'],
+        conf => "AuthBearerFetchTimeout 2\n" . bearer_location('p', jwks => $srv->url('/jwks.json')));
     ok($h->start, "$mpm: httpd starts") or do { diag $h->{start_output}; next };
     my $ppid = $h->pid;
     my $c0 = $srv->count('/jwks.json');

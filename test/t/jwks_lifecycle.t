@@ -21,19 +21,7 @@ my $N = 400;
 
 sub conf_for {
     my $srv = shift;
-    my $loc = sub {
-        my ($path, $src) = @_;
-        return <<"L";
-<Location /$path>
-    AuthType Bearer
-    AuthName "lifecycle"
-    AuthBearerIssuer   https://issuer.test/
-    AuthBearerAudience https://quickstarts/api
-    AuthBearerJWKS     ${\ $srv->url($src)}
-    Require valid-user
-</Location>
-L
-    };
+    my $loc = sub { bearer_location($_[0], jwks => $srv->url($_[1])) };
     return "AuthBearerJWKSRefresh 1 3600\nAuthBearerJWKSRefetchInterval 2\n"
         . "AuthBearerFetchTimeout 2\n" . $loc->('long', '/long.json') . $loc->('short', '/short.json');
 }

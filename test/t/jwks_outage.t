@@ -16,19 +16,7 @@ use MAB::Lifecycle;
 my $srv = MAB::JWKSServer->new;
 $srv->publish('/warm.json', jwks_json(jwk('issuer')));
 $srv->max_age('/warm.json', 2);
-my $loc = sub {
-    my ($path, $src) = @_;
-    return <<"L";
-<Location /$path>
-    AuthType Bearer
-    AuthName "outage"
-    AuthBearerIssuer   https://issuer.test/
-    AuthBearerAudience https://quickstarts/api
-    AuthBearerJWKS     ${\ $srv->url($src)}
-    Require valid-user
-</Location>
-L
-};
+my $loc = sub { bearer_location($_[0], jwks => $srv->url($_[1])) };
 my $h = MAB::Httpd->new(paths => [qw(warm cold)],
     conf => "AuthBearerJWKSRefresh 1 3600\nAuthBearerJWKSRefetchInterval 2\n"
         . "AuthBearerFetchTimeout 1\n" . $loc->('warm', '/warm.json') . $loc->('cold', '/cold.json'));

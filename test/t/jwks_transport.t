@@ -16,12 +16,7 @@ use MAB::Httpd;
 use MAB::JWKSServer;
 use MAB::Lifecycle;
 
-sub section {
-    my ($iss, $jwks) = @_;
-    return "<Location /p>\n    AuthType Bearer\n    AuthName \"t\"\n    AuthBearerIssuer $iss\n"
-        . "    AuthBearerAudience https://quickstarts/api\n"
-        . ($jwks ? "    AuthBearerJWKS $jwks\n" : '') . "    Require valid-user\n</Location>\n";
-}
+sub section { bearer_location('p', issuer => $_[0], jwks => $_[1]) }
 
 # --- http to a non-loopback host ---
 {

@@ -9,7 +9,7 @@ use JSON::PP ();
 use Time::HiRes qw(sleep time);
 use MAB::Test qw(keyfile);
 
-our @EXPORT = qw(jwk jwks_json wait_for random_kid);
+our @EXPORT = qw(jwk jwks_json wait_for random_kid bearer_location);
 
 my %KID = (issuer => 'test-rsa-1', other => 'test-other-1');
 
@@ -32,6 +32,16 @@ sub wait_for {
         sleep 0.1;
     }
     return $cond->() ? 1 : 0;
+}
+
+# bearer_location($path, issuer => ..., jwks => URL): a protected <Location /$path> for the
+# test's own httpd (issuer defaults to https://issuer.test/; without jwks it is discovered)
+sub bearer_location {
+    my ($path, %o) = @_;
+    my $iss = $o{issuer} // 'https://issuer.test/';
+    return "<Location /$path>\n    AuthType Bearer\n    AuthName \"lifecycle\"\n"
+        . "    AuthBearerIssuer   $iss\n    AuthBearerAudience https://quickstarts/api\n"
+        . ($o{jwks} ? "    AuthBearerJWKS     $o{jwks}\n" : '') . "    Require valid-user\n</Location>\n";
 }
 
 sub random_kid { join '', map { ('a' .. 'z', 0 .. 9)[ rand 36 ] } 1 .. 16 }
