@@ -17,6 +17,7 @@
 
 #include "mab_alg.h"
 #include "mab_claims.h"
+#include "mab_exports.h"
 #include "mab_fetch.h"
 #include "mab_jws.h"
 #include "mab_jwks.h"
@@ -343,46 +344,108 @@ static mab_err_e verify_signature(request_rec *r, const mab_dir_conf_t *conf, co
     return err;
 }
 
+static const char *hex8(apr_pool_t *p, const unsigned char *d)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *out = apr_palloc(p, 9);
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[8] = '\0';
+    return out;
+}
+
+/* issue 6: whether a cache hit may stand for this location: its alg allowed here, and the
+ * key that verified it still one this location trusts. A front hit remembers which key
+ * source generation last vouched for it, so a warm repeat needs no key-set reference. */
+static int usable(request_rec *r, const mab_dir_conf_t *conf, const mab_tokencache_hit_t *hit)
+{
+    struct mab_source_t *src;
+    const char *kerr = NULL;
+    apr_uint32_t gen;
+
+    if (!(hit->alg->bit & mab_conf_alg_mask(conf)) || (conf->at_jwt == 1 && !hit->typ_at_jwt)) {
+        return 0;
+    }
+    if (hit->alg->family == MAB_FAMILY_HMAC) {
+        return mab_tokencache_verified_by(hit, conf->secret);
+    }
+    if (!(src = mab_conf_key_source(conf))) {
+        return 0;
+    }
+    gen = mab_keycache_current_gen(mab_glue_keycache, src,
+                                   (apr_uint32_t)apr_time_sec(r->request_time));
+    if (hit->mark && gen && hit->mark->scope == src && hit->mark->gen == gen) {
+        return 1;
+    }
+    if (!mab_tokencache_key_in(hit, mab_keycache_get(mab_glue_keycache, src, r->pool, 0, &kerr))) {
+        return 0;
+    }
+    if (hit->mark) {
+        hit->mark->scope = src; /* gen was read first: a newer set may have vouched too */
+        hit->mark->gen = gen;
+    }
+    return 1;
+}
+
+static void take_hit(request_rec *r, mab_req_t *st, const mab_tokencache_hit_t *hit)
+{
+    st->claims = hit->claims;
+    st->exports = hit->exports;
+    st->kid = hit->kid;
+    st->alg = hit->alg->name;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MAB00110: token %s: signature verified earlier",
+                  st->fingerprint);
+}
+
+/* issue 6: a token this thread saw verified a moment ago, compared byte for byte. */
+static int front_hit(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf, const char *tok,
+                     apr_size_t len)
+{
+    mab_tokencache_hit_t hit;
+
+    if (!mab_tokencache_front_lookup(token_cache, tok, len,
+                                     (long long)apr_time_sec(r->request_time), r->pool, &hit)) {
+        return 0;
+    }
+    st->fingerprint = hex8(r->pool, hit.digest);
+    if (!usable(r, conf, &hit)) {
+        return 0;
+    }
+    take_hit(r, st, &hit);
+    return 1;
+}
+
 /* issue 6: a token this process verified before, still bound to a key this location
  * trusts now. Anything that does not line up takes the full path, which words the
  * refusal. The caller checks the claims either way. */
 static int cached(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf,
-                  const unsigned char *digest)
+                  const unsigned char *digest, const char *tok, apr_size_t len)
 {
     mab_tokencache_hit_t hit;
-    struct mab_source_t *src;
-    const char *kerr = NULL;
 
     if (!mab_tokencache_lookup(token_cache, digest, (long long)apr_time_sec(r->request_time),
                                r->pool, &hit)) {
         return 0;
     }
-    if (!(hit.alg->bit & mab_conf_alg_mask(conf)) || (conf->at_jwt == 1 && !hit.typ_at_jwt)) {
+    if (!usable(r, conf, &hit)) {
         return 0;
     }
-    if (hit.alg->family == MAB_FAMILY_HMAC) {
-        if (!mab_tokencache_verified_by(&hit, conf->secret)) {
-            return 0;
-        }
-    }
-    else if (!(src = mab_conf_key_source(conf))
-             || !mab_tokencache_key_in(
-                 &hit, mab_keycache_get(mab_glue_keycache, src, r->pool, 0, &kerr))) {
-        return 0;
-    }
-    st->claims = hit.claims;
-    st->kid = hit.kid;
-    st->alg = hit.alg->name;
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MAB00110: token %s: signature verified earlier",
-                  st->fingerprint);
+    mab_tokencache_front_put(token_cache, tok, len, &hit);
+    take_hit(r, st, &hit);
     return 1;
 }
 
-/* issue 6: kept until its exp, for whichever location sees it next. */
-static void remember(request_rec *r, const unsigned char *digest, const mab_jws_t *jws,
-                     const mab_key_t *key, json_t *claims)
+/* issue 6: kept until its exp, for whichever location sees it next. The request goes on
+ * with the entry's copy, whose environment text is already written. */
+static void remember(request_rec *r, mab_req_t *st, const unsigned char *digest,
+                     const mab_jws_t *jws, const mab_key_t *key, const char *tok, apr_size_t len)
 {
-    json_t *v = json_object_get(claims, "exp");
+    json_t *v = json_object_get(st->claims, "exp");
+    mab_tokencache_hit_t held;
     double exp;
 
     if (!json_is_number(v)) {
@@ -392,9 +455,19 @@ static void remember(request_rec *r, const unsigned char *digest, const mab_jws_
     if (!isfinite(exp) || exp < 0 || exp > MAB_MAX_NUMERIC_DATE) {
         return;
     }
-    mab_tokencache_store(token_cache, digest, (long long)exp,
-                         (long long)apr_time_sec(r->request_time), claims, jws->alg, jws->kid,
-                         mab_jws_typ_is(jws, "at+jwt"), key);
+    if (mab_tokencache_store(token_cache, digest, (long long)exp,
+                             (long long)apr_time_sec(r->request_time), st->claims, jws->alg,
+                             jws->kid, mab_jws_typ_is(jws, "at+jwt"), key, r->pool, &held)) {
+        st->claims = held.claims;
+        st->exports = held.exports;
+        mab_tokencache_front_put(token_cache, tok, len, &held);
+    }
+}
+
+static apr_status_t free_exports(void *data)
+{
+    mab_exports_free(data);
+    return APR_SUCCESS;
 }
 
 /* The full path: parse, check the header, verify the signature, parse the claims.
@@ -429,7 +502,7 @@ static mab_req_t *verify_token(request_rec *r, mab_req_t *st, const mab_dir_conf
         return reject(st, MAB_ERR_MALFORMED, apr_pstrcat(r->pool, "payload: ", detail, NULL));
     }
     if (digest && key) {
-        remember(r, digest, jws, key, st->claims);
+        remember(r, st, digest, jws, key, tok, len);
     }
     return NULL;
 }
@@ -461,22 +534,18 @@ static mab_req_t *check_claims(request_rec *r, mab_req_t *st, const mab_dir_conf
                                    conf->user_claim ? conf->user_claim : MAB_DEFAULT_USER_CLAIM));
     }
     st->user = apr_pstrmemdup(r->pool, json_string_value(v), json_string_length(v));
+    if (!st->exports) {
+        /* Not cached: written for this request only. */
+        mab_exports_t *x = mab_exports_build(st->claims);
+        if (!x) {
+            return fail(st, HTTP_INTERNAL_SERVER_ERROR, NULL, NULL,
+                        "out of memory writing the claims as text");
+        }
+        apr_pool_cleanup_register(r->pool, x, free_exports, apr_pool_cleanup_null);
+        st->exports = x;
+    }
     st->status = OK;
     return st;
-}
-
-static const char *hex8(apr_pool_t *p, const unsigned char *d)
-{
-    static const char hex[] = "0123456789abcdef";
-    char *out = apr_palloc(p, 9);
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[8] = '\0';
-    return out;
 }
 
 static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
@@ -525,12 +594,20 @@ static mab_req_t *verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *co
         return fail(st, HTTP_BAD_REQUEST, "invalid_request", "token sent in more than one way",
                     "access_token query parameter and Authorization header");
     }
-    /* One SHA-256 of the whole token: the log fingerprint and the cache key. */
-    use_cache = mab_tokencache_digest(tok, len, digest) == 0;
-    st->fingerprint = use_cache ? hex8(r->pool, digest) : "-";
-    use_cache = use_cache && token_cache && conf->token_cache != 0;
+    use_cache = token_cache && conf->token_cache != 0 && len <= mab_conf_max_token_size(conf);
     /* A hit is the very bytes of a token that passed every check below when it was stored. */
-    if (!use_cache || len > mab_conf_max_token_size(conf) || !cached(r, st, conf, digest)) {
+    if (use_cache && front_hit(r, st, conf, tok, len)) {
+        return check_claims(r, st, conf);
+    }
+    /* One SHA-256 of the whole token: the log fingerprint and the cache key. */
+    if (mab_tokencache_digest(tok, len, digest) == 0) {
+        st->fingerprint = hex8(r->pool, digest);
+    }
+    else {
+        st->fingerprint = "-";
+        use_cache = 0;
+    }
+    if (!use_cache || !cached(r, st, conf, digest, tok, len)) {
         mab_req_t *refused;
         if (!is_b64token(tok, len)) {
             return reject(st, MAB_ERR_MALFORMED, "not a b64token");

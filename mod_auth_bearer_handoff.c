@@ -22,7 +22,7 @@
 
 #include "mab_b64.h"
 #include "mab_claims.h"
-#include "mab_json.h"
+#include "mab_exports.h"
 #include "mod_auth_bearer.h"
 
 #ifdef APLOG_USE_MODULE
@@ -252,9 +252,9 @@ static void set_claim_headers(request_rec *r, const mab_dir_conf_t *conf, const 
         apr_table_set(r->headers_in, h->name, text);
     }
     if (conf->payload_header) {
-        const char *json = mab_json_compact(r->pool, st->claims);
         apr_table_setn(r->headers_in, conf->payload_header,
-                       mab_b64url_encode(r->pool, (const unsigned char *)json, strlen(json)));
+                       mab_b64url_encode(r->pool, (const unsigned char *)st->exports->claims_json,
+                                         st->exports->claims_json_len));
     }
 }
 

@@ -21,6 +21,7 @@
 
 #include "mab_alg.h"
 #include "mab_claims.h"
+#include "mab_exports.h"
 #include "mab_jws.h"
 #include "mab_jwks.h"
 #include "mab_keycache.h"
@@ -38,7 +39,14 @@ typedef struct {
     unsigned mask;
 } ctx_t;
 
-static int cached(ctx_t *c, apr_pool_t *r, const unsigned char *digest, json_t **claims)
+static apr_status_t free_exports(void *data)
+{
+    mab_exports_free(data);
+    return APR_SUCCESS;
+}
+
+static int cached(ctx_t *c, apr_pool_t *r, const unsigned char *digest, json_t **claims,
+                  const mab_exports_t **exports)
 {
     mab_tokencache_hit_t hit;
     const char *err = NULL;
@@ -51,6 +59,7 @@ static int cached(ctx_t *c, apr_pool_t *r, const unsigned char *digest, json_t *
         return 0;
     }
     *claims = hit.claims;
+    *exports = hit.exports;
     return 1;
 }
 
@@ -60,11 +69,12 @@ static int one_request(ctx_t *c, apr_pool_t *r, const char *tok)
     apr_size_t len = strlen(tok);
     const char *detail = NULL;
     json_t *claims = NULL, *v;
+    const mab_exports_t *exports = NULL;
 
     if (mab_tokencache_digest(tok, len, digest) != 0) {
         return 0;
     }
-    if (!c->tc || !cached(c, r, digest, &claims)) {
+    if (!c->tc || !cached(c, r, digest, &claims, &exports)) {
         const mab_key_t *key = NULL;
         const mab_keyset_t *ks;
         mab_jws_t *jws = NULL;
@@ -82,15 +92,28 @@ static int one_request(ctx_t *c, apr_pool_t *r, const char *tok)
         }
         if (c->tc) {
             double exp = json_number_value(json_object_get(claims, "exp"));
-            mab_tokencache_store(c->tc, digest, (long long)exp, c->policy.now, claims, jws->alg,
-                                 jws->kid, 0, key);
+            mab_tokencache_hit_t held;
+            if (mab_tokencache_store(c->tc, digest, (long long)exp, c->policy.now, claims, jws->alg,
+                                     jws->kid, 0, key, r, &held)) {
+                claims = held.claims;
+                exports = held.exports;
+            }
+        }
+        if (!exports) {
+            /* What verify() does for a token it does not cache: the environment text. */
+            mab_exports_t *x = mab_exports_build(claims);
+            if (!x) {
+                return 0;
+            }
+            apr_pool_cleanup_register(r, x, free_exports, apr_pool_cleanup_null);
+            exports = x;
         }
     }
     if (mab_claims_validate(claims, &c->policy, r, &detail) != MAB_OK) {
         return 0;
     }
     v = json_object_get(claims, "sub");
-    return json_is_string(v) && apr_pstrdup(r, json_string_value(v)) != NULL;
+    return json_is_string(v) && apr_pstrdup(r, json_string_value(v)) != NULL && exports->n > 0;
 }
 
 __attribute__((noinline)) static int run_requests(ctx_t *c, apr_pool_t *p, const char *tok, int n)

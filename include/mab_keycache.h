@@ -57,6 +57,13 @@ int mab_keycache_init(mab_keycache_t *kc, apr_pool_t *pconf, apr_global_mutex_t 
 /* Each child. */
 int mab_keycache_child_init(mab_keycache_t *kc, apr_pool_t *pchild);
 
+/* The generation of src's keys this process would hand out right now on the warm path
+ * (fresh, already parsed here), or 0 when mab_keycache_get has work to do. Takes no lock
+ * and no reference. A generation's keys never change, and a generation number is never
+ * reused within a configuration, so "generation g held key k" stays true while this
+ * returns g. Read it before mab_keycache_get when recording such a fact. */
+apr_uint32_t mab_keycache_current_gen(mab_keycache_t *kc, mab_source_t *src, apr_uint32_t now);
+
 /* The current key set of src, valid until `pool` is cleaned up. want_refresh asks for a
  * new fetch (unknown kid); it is honoured at most once per refetch interval across all
  * processes. Returns NULL with *err when no keys can be had. */

@@ -6,6 +6,7 @@
 struct evp_pkey_st;
 struct json_t;
 struct mab_alg_t;
+struct mab_exports_t;
 struct mab_key_t;
 struct mab_keyset_t;
 
@@ -31,14 +32,31 @@ typedef struct mab_tokencache_t mab_tokencache_t;
 #define MAB_TOKENCACHE_MAX_ENTRIES 1048576
 #define MAB_TOKENCACHE_KID_MAX 128 /* longer kids are not cached */
 
+#define MAB_TOKENCACHE_FRONT_WAYS 8
+#define MAB_TOKENCACHE_FRONT_MAX_TOKEN 4096 /* longer tokens skip the front */
+
+/* What the caller last vouched for about a front entry (which key source, at which of
+ * its generations, still held the key): its own notes, kept with the entry and seen by
+ * its thread only. Reset whenever the entry changes. */
+typedef struct mab_tokencache_mark_t {
+    const void *scope;
+    unsigned gen;
+} mab_tokencache_mark_t;
+
 /* What a verified token was, as the cache hands it back. */
 typedef struct mab_tokencache_hit_t {
-    struct json_t *claims; /* a reference held until the lookup's pool is cleaned up */
+    /* Held until the lookup's pool is cleaned up; shared with other threads: read only. */
+    struct json_t *claims;
+    const struct mab_exports_t *exports; /* the claims as environment text */
     const struct mab_alg_t *alg;
     const char *kid; /* NULL when the token had none */
     int typ_at_jwt;  /* the header's typ was at+jwt */
     const void *verifier;
-    struct evp_pkey_st *pkey_; /* the public key that verified it (held), or NULL */
+    struct evp_pkey_st *pkey_;   /* the public key that verified it (held), or NULL */
+    const unsigned char *digest; /* SHA-256 of the token */
+    long long exp;
+    mab_tokencache_mark_t *mark; /* a front hit's notes, NULL otherwise */
+    void *snap_;
 } mab_tokencache_hit_t;
 
 /* Once, before any thread runs (fetches SHA-256 so no request pays for the lookup). */
@@ -56,18 +74,34 @@ mab_tokencache_t *mab_tokencache_create(apr_pool_t *p, unsigned entries);
 unsigned mab_tokencache_capacity(const mab_tokencache_t *tc);
 
 /* Remembers a verified token until `exp` (seconds since the epoch), with the key that
- * verified it (a public key from a key set, or a configured secret) and its claims.
- * Does nothing for a token already expired at `now` or a kid too long to keep. */
-void mab_tokencache_store(mab_tokencache_t *tc,
-                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long exp,
-                          long long now, struct json_t *claims, const struct mab_alg_t *alg,
-                          const char *kid, int typ_at_jwt, const struct mab_key_t *key);
+ * verified it (a public key from a key set, or a configured secret), a copy of its claims
+ * and their environment text. Does nothing for a token already expired at `now` or a kid
+ * too long to keep. Returns 1 when stored; then, if `held` is not NULL, it is filled as a
+ * lookup would fill it (held as long as `pool`), so the request uses the entry's texts. */
+int mab_tokencache_store(mab_tokencache_t *tc,
+                         const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long exp,
+                         long long now, const struct json_t *claims, const struct mab_alg_t *alg,
+                         const char *kid, int typ_at_jwt, const struct mab_key_t *key,
+                         apr_pool_t *pool, mab_tokencache_hit_t *held);
 
 /* 1 and *hit filled when the token is cached and not expired at `now` (an expired entry
- * is dropped); 0 otherwise. The claims reference and the kid live as long as `pool`. */
+ * is dropped); 0 otherwise. What *hit points to lives as long as `pool`. */
 int mab_tokencache_lookup(mab_tokencache_t *tc,
                           const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long now,
                           apr_pool_t *pool, mab_tokencache_hit_t *hit);
+
+/* This thread's front, in front of the shared sets: the last MAB_TOKENCACHE_FRONT_WAYS
+ * tokens this thread found in the cache or stored, compared byte for byte (in constant
+ * time), so a hit needs neither the SHA-256 nor a lock. What it hands back is an entry
+ * of the cache proper, with the same exp rule; the caller checks it exactly as it checks
+ * a lookup's. */
+int mab_tokencache_front_lookup(mab_tokencache_t *tc, const char *token, apr_size_t len,
+                                long long now, apr_pool_t *pool, mab_tokencache_hit_t *hit);
+
+/* Puts the token of a lookup's or store's hit in this thread's front. Returns the
+ * entry's notes for the caller to fill, or NULL when it was not kept. */
+mab_tokencache_mark_t *mab_tokencache_front_put(mab_tokencache_t *tc, const char *token,
+                                                apr_size_t len, const mab_tokencache_hit_t *hit);
 
 /* Whether the hit was verified by `key` (the very same key object, not a look-alike). */
 int mab_tokencache_verified_by(const mab_tokencache_hit_t *hit, const struct mab_key_t *key);

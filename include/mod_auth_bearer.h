@@ -74,6 +74,7 @@ typedef struct {
     const char *description; /* error_description */
     const char *detail;      /* more for the log */
     struct json_t *claims;
+    const struct mab_exports_t *exports; /* the claims as text, set with claims on success */
     const char *user;
     const char *kid, *alg, *iss, *fingerprint;
     apr_array_header_t *denied_scopes; /* scopes a failed Require scope asked for */

@@ -323,13 +323,18 @@ int mab_claims_match(const json_t *claims, const char *name, const apr_array_hea
     return 0;
 }
 
-const char *mab_claims_env_name(apr_pool_t *p, const char *name)
-{
-    static const char prefix[] = "BEARER_CLAIM_";
-    size_t n = strlen(name), i;
-    char *out = apr_palloc(p, sizeof(prefix) + n);
+static const char env_prefix[] = "BEARER_CLAIM_";
 
-    memcpy(out, prefix, sizeof(prefix) - 1);
+size_t mab_claims_env_name_size(const char *name)
+{
+    return sizeof(env_prefix) + strlen(name);
+}
+
+char *mab_claims_env_name_write(char *out, const char *name)
+{
+    size_t n = strlen(name), i;
+
+    memcpy(out, env_prefix, sizeof(env_prefix) - 1);
     for (i = 0; i < n; i++) {
         char c = name[i];
         if (c >= 'a' && c <= 'z') {
@@ -338,10 +343,15 @@ const char *mab_claims_env_name(apr_pool_t *p, const char *name)
         else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
             c = '_';
         }
-        out[sizeof(prefix) - 1 + i] = c;
+        out[sizeof(env_prefix) - 1 + i] = c;
     }
-    out[sizeof(prefix) - 1 + n] = '\0';
+    out[sizeof(env_prefix) - 1 + n] = '\0';
     return out;
+}
+
+const char *mab_claims_env_name(apr_pool_t *p, const char *name)
+{
+    return mab_claims_env_name_write(apr_palloc(p, mab_claims_env_name_size(name)), name);
 }
 
 const char *mab_claims_env_value(apr_pool_t *p, const json_t *value)

@@ -192,7 +192,7 @@ static apr_status_t drop_local_sets(void *data)
             apr_pool_destroy(src->current->pool);
         }
         src->current = NULL;
-        src->current_gen = 0;
+        apr_atomic_set32(&src->current_gen, 0);
         src->lock = NULL; /* it lives in the pool being cleaned up */
     }
     return APR_SUCCESS;
@@ -318,7 +318,7 @@ static void install(mab_source_t *src, local_set_t *set, apr_uint32_t gen)
     apr_atomic_set32(&set->refs, 1); /* the reference held by "current" */
     old = src->current;
     src->current = set;
-    src->current_gen = gen;
+    apr_atomic_set32(&src->current_gen, gen); /* read without the lock: see current_gen() */
     unlock_local(src);
     if (old) {
         drop_ref(old);
@@ -535,6 +535,24 @@ static const mab_keyset_t *hold_current(mab_source_t *src, apr_pool_t *pool, apr
     hold->src = src;
     apr_pool_cleanup_register(pool, hold, release_hold, apr_pool_cleanup_null);
     return set->ks;
+}
+
+apr_uint32_t mab_keycache_current_gen(mab_keycache_t *kc, mab_source_t *src, apr_uint32_t now)
+{
+    slot_hdr_t *hdr;
+    apr_uint32_t gen;
+
+    if (!kc->base || !src) {
+        return 0;
+    }
+    hdr = slot_of(src);
+    gen = apr_atomic_read32(&hdr->gen);
+    /* The warm path's own conditions: anything else goes through mab_keycache_get. */
+    if (gen == 0 || now >= apr_atomic_read32(&hdr->expires_at)
+        || apr_atomic_read32(&src->current_gen) != gen) {
+        return 0;
+    }
+    return gen;
 }
 
 /* With a background refresher, requests leave expired keys to it (it retries every

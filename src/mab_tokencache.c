@@ -1,11 +1,15 @@
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "mab_exports.h"
 #include "mab_jwk.h"
 #include "mab_jwks.h"
 #include "mab_tokencache.h"
@@ -13,17 +17,29 @@
 /* Enough stripes that two threads rarely share one, few enough to cost nothing. */
 #define MAB_TOKENCACHE_LOCKS 64
 
+/* What one verified token was: immutable once built, shared by the entry and by every
+ * request that hit it, and freed by whoever drops the last reference. Its own atomic
+ * count, not jansson's, decides its life, so the claims' reference count is never touched
+ * by two threads (jansson's decrement is a release without an acquire). */
 typedef struct {
+    atomic_uint refs;
+    long long exp;
     unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
-    long long exp; /* 0: the way is empty */
-    apr_uint32_t used;
-    json_t *claims; /* our own copy: its references change only under the set's lock */
+    json_t *claims; /* our own deep copy */
+    mab_exports_t *exports;
     EVP_PKEY *pkey; /* one reference, ours, when a public key verified the token */
     const void *verifier;
     const struct mab_alg_t *alg;
     int typ_at_jwt;
-    char kid[MAB_TOKENCACHE_KID_MAX + 1];
     int has_kid;
+    char kid[]; /* "" without one */
+} snap_t;
+
+typedef struct {
+    unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
+    long long exp; /* 0: the way is empty */
+    apr_uint32_t used;
+    snap_t *snap;
 } entry_t;
 
 typedef struct {
@@ -31,21 +47,28 @@ typedef struct {
     entry_t way[MAB_TOKENCACHE_WAYS];
 } set_t;
 
+/* A thread's front: the last few tokens it saw vouched for, kept byte for byte. Only its
+ * own thread touches it, so a hit takes no lock and hashes nothing. */
+typedef struct {
+    char *token; /* a copy, compared in full and in constant time */
+    apr_size_t len, cap;
+    apr_uint64_t tag; /* the token's last bytes: skips the compare for most other tokens */
+    snap_t *snap;     /* a reference of the front's own */
+    mab_tokencache_mark_t mark;
+} front_entry_t;
+
+typedef struct {
+    unsigned next; /* round robin: the front is too small for LRU to pay */
+    front_entry_t e[MAB_TOKENCACHE_FRONT_WAYS];
+} front_t;
+
 struct mab_tokencache_t {
     set_t *sets;
     unsigned nsets;
     unsigned nlocks;
     apr_thread_mutex_t *locks[MAB_TOKENCACHE_LOCKS];
+    apr_threadkey_t *front_key; /* each thread's front_t */
 };
-
-/* What an entry gives up. The claims are released under the set's lock, like every change
- * of their reference count: jansson's decrement is a release without an acquire, so the
- * lock is what orders a last reader's accesses before the free (ThreadSanitizer agrees).
- * A public key is released anywhere: OpenSSL's counts are fully ordered. */
-typedef struct {
-    json_t *claims;
-    EVP_PKEY *pkey;
-} dropped_t;
 
 static EVP_MD *sha256;
 
@@ -69,37 +92,69 @@ int mab_tokencache_digest(const char *token, apr_size_t len,
     return 0;
 }
 
-static void release(dropped_t *d)
+static void snap_release(snap_t *snap)
 {
-    if (d->claims) {
-        json_decref(d->claims);
+    /* acq_rel: every reader's accesses happen before the free by the last one. */
+    if (snap && atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) == 1) {
+        json_decref(snap->claims);
+        mab_exports_free(snap->exports);
+        EVP_PKEY_free(snap->pkey);
+        free(snap);
     }
-    EVP_PKEY_free(d->pkey);
-    d->claims = NULL;
-    d->pkey = NULL;
 }
 
-/* Empties a way; its references go to *d for release after unlocking. */
-static void clear(entry_t *e, dropped_t *d)
+/* Empties a way; its snapshot is returned for release after unlocking. */
+static snap_t *clear(entry_t *e)
 {
-    d->claims = e->claims;
-    d->pkey = e->pkey;
+    snap_t *snap = e->snap;
+
     memset(e, 0, sizeof(*e));
+    return snap;
 }
+
+static void front_destroy(void *data);
 
 static apr_status_t drop_all(void *data)
 {
     mab_tokencache_t *tc = data;
+    void *front = NULL;
     unsigned i, w;
+
+    /* The thread that ends the cache (a child's main thread) gives up its own front; the
+     * worker threads' go when they exit. */
+    if (apr_threadkey_private_get(&front, tc->front_key) == APR_SUCCESS && front) {
+        apr_threadkey_private_set(NULL, tc->front_key);
+        front_destroy(front);
+    }
 
     for (i = 0; i < tc->nsets; i++) {
         for (w = 0; w < MAB_TOKENCACHE_WAYS; w++) {
-            dropped_t d;
-            clear(&tc->sets[i].way[w], &d);
-            release(&d);
+            snap_release(clear(&tc->sets[i].way[w]));
         }
     }
     return APR_SUCCESS;
+}
+
+static void front_clear(front_entry_t *e)
+{
+    snap_release(e->snap);
+    e->snap = NULL;
+    e->len = 0;
+    e->mark.scope = NULL;
+    e->mark.gen = 0;
+}
+
+/* At thread exit: its front's references go. */
+static void front_destroy(void *data)
+{
+    front_t *f = data;
+    int i;
+
+    for (i = 0; i < MAB_TOKENCACHE_FRONT_WAYS; i++) {
+        front_clear(&f->e[i]);
+        free(f->e[i].token);
+    }
+    free(f);
 }
 
 mab_tokencache_t *mab_tokencache_create(apr_pool_t *p, unsigned entries)
@@ -118,6 +173,9 @@ mab_tokencache_t *mab_tokencache_create(apr_pool_t *p, unsigned entries)
         if (apr_thread_mutex_create(&tc->locks[i], APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
             return NULL;
         }
+    }
+    if (apr_threadkey_private_create(&tc->front_key, front_destroy, p) != APR_SUCCESS) {
+        return NULL;
     }
     /* Registered after the mutexes, so it runs before they are destroyed. */
     apr_pool_cleanup_register(p, tc, drop_all, apr_pool_cleanup_null);
@@ -159,31 +217,83 @@ static const void *identity(const mab_key_t *key)
     return key->pkey ? (const void *)key->pkey : (const void *)key;
 }
 
-void mab_tokencache_store(mab_tokencache_t *tc,
-                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long exp,
-                          long long now, json_t *claims, const struct mab_alg_t *alg,
-                          const char *kid, int typ_at_jwt, const mab_key_t *key)
+static snap_t *snap_new(const unsigned char *digest, long long exp, const json_t *claims,
+                        const struct mab_alg_t *alg, const char *kid, int typ_at_jwt,
+                        const mab_key_t *key)
+{
+    size_t kid_len = kid ? strlen(kid) : 0;
+    snap_t *snap = calloc(1, sizeof(*snap) + kid_len + 1);
+
+    if (!snap) {
+        return NULL;
+    }
+    atomic_init(&snap->refs, 1);
+    snap->exp = exp;
+    memcpy(snap->digest, digest, MAB_TOKENCACHE_DIGEST_LEN);
+    /* Our own copy, so that no reference the request holds on its parse is shared. */
+    snap->claims = json_deep_copy(claims);
+    snap->exports = snap->claims ? mab_exports_build(snap->claims) : NULL;
+    if (!snap->exports || (key->pkey && EVP_PKEY_up_ref(key->pkey) != 1)) {
+        json_decref(snap->claims);
+        mab_exports_free(snap->exports);
+        free(snap);
+        return NULL;
+    }
+    snap->pkey = key->pkey;
+    snap->verifier = identity(key);
+    snap->alg = alg;
+    snap->typ_at_jwt = typ_at_jwt;
+    snap->has_kid = kid != NULL;
+    memcpy(snap->kid, kid ? kid : "", kid_len + 1);
+    return snap;
+}
+
+static apr_status_t release_held(void *data)
+{
+    snap_release(data);
+    return APR_SUCCESS;
+}
+
+/* Hands a snapshot reference (already taken) to the request: released with its pool. */
+static void hold(snap_t *snap, apr_pool_t *pool, mab_tokencache_hit_t *hit)
+{
+    hit->claims = snap->claims;
+    hit->exports = snap->exports;
+    hit->alg = snap->alg;
+    hit->kid = snap->has_kid ? snap->kid : NULL;
+    hit->typ_at_jwt = snap->typ_at_jwt;
+    hit->verifier = snap->verifier;
+    hit->pkey_ = snap->pkey;
+    hit->digest = snap->digest;
+    hit->exp = snap->exp;
+    hit->mark = NULL;
+    hit->snap_ = snap;
+    apr_pool_cleanup_register(pool, snap, release_held, apr_pool_cleanup_null);
+}
+
+int mab_tokencache_store(mab_tokencache_t *tc,
+                         const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long exp,
+                         long long now, const json_t *claims, const struct mab_alg_t *alg,
+                         const char *kid, int typ_at_jwt, const mab_key_t *key, apr_pool_t *pool,
+                         mab_tokencache_hit_t *held)
 {
     unsigned s = set_index(tc, digest);
     set_t *set = &tc->sets[s];
     apr_thread_mutex_t *lock = lock_of(tc, s);
     entry_t *victim = NULL, *empty = NULL, *lru = NULL;
-    dropped_t d = {NULL, NULL};
-    size_t kid_len = kid ? strlen(kid) : 0;
+    snap_t *snap, *dropped;
     int w;
 
-    if (exp <= now || kid_len > MAB_TOKENCACHE_KID_MAX || !claims || !key) {
-        return;
+    if (exp <= now || (kid && strlen(kid) > MAB_TOKENCACHE_KID_MAX) || !claims || !key) {
+        return 0;
     }
-    /* The references the entry will own, taken before the lock (both are atomic). */
-    if (key->pkey && EVP_PKEY_up_ref(key->pkey) != 1) {
-        return;
+    /* Built before the lock: the copy and its texts are the costly part. */
+    snap = snap_new(digest, exp, claims, alg, kid, typ_at_jwt, key);
+    if (!snap) {
+        return 0;
     }
-    /* Our own copy, so that no reference the request holds on its parse is shared. */
-    claims = json_deep_copy(claims);
-    if (!claims) {
-        EVP_PKEY_free(key->pkey);
-        return;
+    if (held) {
+        atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
     }
     apr_thread_mutex_lock(lock);
     for (w = 0; w < MAB_TOKENCACHE_WAYS; w++) {
@@ -200,41 +310,17 @@ void mab_tokencache_store(mab_tokencache_t *tc,
         }
     }
     victim = victim ? victim : empty ? empty : lru;
-    clear(victim, &d);
-    json_decref(d.claims);
-    d.claims = NULL;
+    dropped = clear(victim);
     memcpy(victim->digest, digest, MAB_TOKENCACHE_DIGEST_LEN);
     victim->exp = exp;
     victim->used = ++set->clock;
-    victim->claims = claims;
-    victim->pkey = key->pkey;
-    victim->verifier = identity(key);
-    victim->alg = alg;
-    victim->typ_at_jwt = typ_at_jwt;
-    victim->has_kid = kid != NULL;
-    if (kid) {
-        memcpy(victim->kid, kid, kid_len + 1);
-    }
+    victim->snap = snap;
     apr_thread_mutex_unlock(lock);
-    release(&d);
-}
-
-/* A hit's references, released with the request pool. */
-typedef struct {
-    json_t *claims;
-    EVP_PKEY *pkey;
-    apr_thread_mutex_t *lock;
-} held_t;
-
-static apr_status_t release_held(void *data)
-{
-    held_t *h = data;
-
-    apr_thread_mutex_lock(h->lock);
-    json_decref(h->claims);
-    apr_thread_mutex_unlock(h->lock);
-    EVP_PKEY_free(h->pkey);
-    return APR_SUCCESS;
+    snap_release(dropped);
+    if (held) {
+        hold(snap, pool, held);
+    }
+    return 1;
 }
 
 int mab_tokencache_lookup(mab_tokencache_t *tc,
@@ -244,9 +330,8 @@ int mab_tokencache_lookup(mab_tokencache_t *tc,
     unsigned s = set_index(tc, digest);
     set_t *set = &tc->sets[s];
     apr_thread_mutex_t *lock = lock_of(tc, s);
-    dropped_t d = {NULL, NULL};
-    held_t *held = apr_palloc(pool, sizeof(*held));
-    int w, found = 0;
+    snap_t *found = NULL, *dropped = NULL;
+    int w;
 
     apr_thread_mutex_lock(lock);
     for (w = 0; w < MAB_TOKENCACHE_WAYS; w++) {
@@ -255,33 +340,137 @@ int mab_tokencache_lookup(mab_tokencache_t *tc,
             continue;
         }
         if (e->exp <= now) {
-            clear(e, &d); /* never outlives exp */
-            json_decref(d.claims);
-            d.claims = NULL;
+            dropped = clear(e); /* never outlives exp */
             break;
         }
         e->used = ++set->clock;
-        /* Taken under the lock, so eviction by another thread cannot free them. */
-        held->claims = hit->claims = json_incref(e->claims);
-        held->pkey = e->pkey;
-        held->lock = lock;
-        if (e->pkey) {
-            EVP_PKEY_up_ref(e->pkey);
-        }
-        hit->alg = e->alg;
-        hit->kid = e->has_kid ? apr_pstrdup(pool, e->kid) : NULL;
-        hit->typ_at_jwt = e->typ_at_jwt;
-        hit->verifier = e->verifier;
-        found = 1;
+        /* Taken under the lock, so eviction by another thread cannot free it. */
+        found = e->snap;
+        atomic_fetch_add_explicit(&found->refs, 1, memory_order_relaxed);
         break;
     }
     apr_thread_mutex_unlock(lock);
-    release(&d);
+    snap_release(dropped);
     if (found) {
-        hit->pkey_ = held->pkey;
-        apr_pool_cleanup_register(pool, held, release_held, apr_pool_cleanup_null);
+        hold(found, pool, hit);
     }
-    return found;
+    return found != NULL;
+}
+
+static apr_uint64_t tag_of(const char *token, apr_size_t len)
+{
+    apr_uint64_t tag = len;
+
+    memcpy(&tag, token + len - (len < sizeof(tag) ? len : sizeof(tag)),
+           len < sizeof(tag) ? len : sizeof(tag));
+    return tag;
+}
+
+/* Whether two equally long byte strings are equal, in time that depends on the length only.
+ * Eight bytes at a time: CRYPTO_memcmp's byte loop was the front's largest cost. */
+static int same_bytes(const char *a, const char *b, apr_size_t len)
+{
+    apr_uint64_t diff = 0, x, y;
+    apr_size_t i = 0;
+
+    for (; i + sizeof(x) <= len; i += sizeof(x)) {
+        memcpy(&x, a + i, sizeof(x));
+        memcpy(&y, b + i, sizeof(y));
+        diff |= x ^ y;
+    }
+    for (; i < len; i++) {
+        diff |= (apr_uint64_t)(unsigned char)(a[i] ^ b[i]);
+    }
+    return diff == 0;
+}
+
+static front_t *front_of(const mab_tokencache_t *tc, int create)
+{
+    void *f = NULL;
+
+    if (apr_threadkey_private_get(&f, tc->front_key) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (!f && create) {
+        f = calloc(1, sizeof(front_t));
+        if (f && apr_threadkey_private_set(f, tc->front_key) != APR_SUCCESS) {
+            free(f);
+            f = NULL;
+        }
+    }
+    return f;
+}
+
+static front_entry_t *front_find(front_t *f, const char *token, apr_size_t len)
+{
+    apr_uint64_t tag = tag_of(token, len);
+    int i;
+
+    for (i = 0; f && i < MAB_TOKENCACHE_FRONT_WAYS; i++) {
+        front_entry_t *e = &f->e[i];
+        /* Only the equality of a whole token shows in the timing, never a matching prefix. */
+        if (e->snap && e->len == len && e->tag == tag && same_bytes(e->token, token, len)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+int mab_tokencache_front_lookup(mab_tokencache_t *tc, const char *token, apr_size_t len,
+                                long long now, apr_pool_t *pool, mab_tokencache_hit_t *hit)
+{
+    front_entry_t *e;
+
+    if (len == 0 || len > MAB_TOKENCACHE_FRONT_MAX_TOKEN) {
+        return 0;
+    }
+    e = front_find(front_of(tc, 0), token, len);
+    if (!e) {
+        return 0;
+    }
+    if (e->snap->exp <= now) {
+        front_clear(e); /* never outlives exp */
+        return 0;
+    }
+    atomic_fetch_add_explicit(&e->snap->refs, 1, memory_order_relaxed);
+    hold(e->snap, pool, hit);
+    hit->mark = &e->mark;
+    return 1;
+}
+
+mab_tokencache_mark_t *mab_tokencache_front_put(mab_tokencache_t *tc, const char *token,
+                                                apr_size_t len, const mab_tokencache_hit_t *hit)
+{
+    snap_t *snap = hit->snap_;
+    front_entry_t *e;
+    front_t *f;
+
+    if (len == 0 || len > MAB_TOKENCACHE_FRONT_MAX_TOKEN || !snap || !(f = front_of(tc, 1))) {
+        return NULL;
+    }
+    e = front_find(f, token, len);
+    if (!e) {
+        e = &f->e[f->next++ % MAB_TOKENCACHE_FRONT_WAYS];
+        if (e->cap < len) {
+            char *grown = realloc(e->token, len);
+            if (!grown) {
+                return NULL;
+            }
+            e->token = grown;
+            e->cap = len;
+        }
+    }
+    if (e->snap == snap) {
+        return &e->mark;
+    }
+    /* The front's own reference: the request's goes with its pool. */
+    atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
+    front_clear(e);
+    memcpy(e->token, token, len);
+    e->len = len;
+    e->tag = tag_of(token, len);
+    e->snap = snap;
+    return &e->mark;
 }
 
 int mab_tokencache_verified_by(const mab_tokencache_hit_t *hit, const mab_key_t *key)

@@ -200,9 +200,22 @@ int main(void)
         write_file(p, path, "{\"keys\":[]}");
         ks = get(kc, src, req, 1);
         ok(has_kid(ks, "one"), "refresh to an empty key set keeps the last good keys");
-        write_file(p, path, set2);
-        ks = get(kc, src, req, 1);
-        ok(has_kid(ks, "two") && !has_kid(ks, "one"), "rotation: refetch picks up the new key");
+        {
+            /* issue 6: the generation a cache hit's note is checked against. */
+            apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now()), g1, g2;
+            g1 = mab_keycache_current_gen(kc, src, now);
+            ok(g1 != 0, "current_gen: fresh keys parsed here have a generation");
+            is_int(mab_keycache_current_gen(kc, src, now + 3600 + 1), 0,
+                   "current_gen: 0 once the keys are due (get has work to do)");
+            is_int(mab_keycache_current_gen(kc, src_missing, now), 0,
+                   "current_gen: 0 for a source never fetched");
+            write_file(p, path, set2);
+            ks = get(kc, src, req, 1);
+            ok(has_kid(ks, "two") && !has_kid(ks, "one"), "rotation: refetch picks up the new key");
+            g2 = mab_keycache_current_gen(kc, src, now);
+            ok(g2 != 0 && g2 != g1, "current_gen: a new key set is a new generation (%u, %u)", g1,
+               g2);
+        }
         apr_pool_destroy(req);
     }
 

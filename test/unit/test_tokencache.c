@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "mab_alg.h"
+#include "mab_exports.h"
 #include "mab_jwk.h"
 #include "mab_jwks.h"
 #include "mab_tokencache.h"
@@ -44,23 +45,56 @@ static void store_n(mab_tokencache_t *tc, int n, const mab_key_t *key)
 
     snprintf(tok, sizeof(tok), "token-%d", n);
     digest_of(tok, d);
-    mab_tokencache_store(tc, d, NOW + 3600, NOW, c, mab_alg_find("ES256"), "k1", 0, key);
+    mab_tokencache_store(tc, d, NOW + 3600, NOW, c, mab_alg_find("ES256"), "k1", 0, key, NULL,
+                         NULL);
     json_decref(c); /* the cache keeps its own reference */
 }
 
-/* The n the cached claims carry, or -1 on a miss. */
-static int lookup_n(mab_tokencache_t *tc, int n, apr_pool_t *p)
+/* The n the cached claims carry, or -1 on a miss. With `front`, this thread's front is
+ * asked first and a hit from the sets is put in it, as the module does. */
+static int lookup_front(mab_tokencache_t *tc, int n, apr_pool_t *p, int front)
 {
     unsigned char d[MAB_TOKENCACHE_DIGEST_LEN];
     mab_tokencache_hit_t hit;
     char tok[32];
 
     snprintf(tok, sizeof(tok), "token-%d", n);
+    if (front && mab_tokencache_front_lookup(tc, tok, strlen(tok), NOW, p, &hit)) {
+        return (int)json_integer_value(json_object_get(hit.claims, "n"));
+    }
     digest_of(tok, d);
     if (!mab_tokencache_lookup(tc, d, NOW, p, &hit)) {
         return -1;
     }
+    if (front) {
+        mab_tokencache_front_put(tc, tok, strlen(tok), &hit);
+    }
     return (int)json_integer_value(json_object_get(hit.claims, "n"));
+}
+
+static int lookup_n(mab_tokencache_t *tc, int n, apr_pool_t *p)
+{
+    return lookup_front(tc, n, p, 0);
+}
+
+typedef struct {
+    mab_tokencache_t *tc;
+    const char *token;
+    int found;
+} front_probe_t;
+
+static void *APR_THREAD_FUNC front_probe(apr_thread_t *t, void *data)
+{
+    front_probe_t *probe = data;
+    apr_pool_t *p = NULL;
+    mab_tokencache_hit_t hit;
+
+    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    probe->found =
+        mab_tokencache_front_lookup(probe->tc, probe->token, strlen(probe->token), NOW, p, &hit);
+    apr_pool_destroy(p);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
 }
 
 typedef struct {
@@ -83,7 +117,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
         int n, got;
         x = x * 1103515245u + 12345u;
         n = (int)((x >> 8) % 48);
-        got = lookup_n(w->tc, n, p);
+        got = lookup_front(w->tc, n, p, w->seed % 2); /* half the threads use a front */
         if (got == -1) {
             store_n(w->tc, n, w->key);
         }
@@ -146,18 +180,45 @@ int main(void)
     apr_pool_create(&req, p);
     ok(!mab_tokencache_lookup(tc, d1, NOW, req, &hit), "miss: empty cache");
     claims = claims_n(1);
-    mab_tokencache_store(tc, d1, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 1, key);
+    mab_tokencache_store(tc, d1, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 1, key, NULL,
+                         NULL);
     is_int(claims->refcount, 1, "store: the cache keeps its own copy, not the caller's object");
     ok(mab_tokencache_lookup(tc, d1, NOW, req, &hit), "hit: the same token");
     ok(hit.claims != claims && json_equal(hit.claims, claims), "hit: the claims stored");
-    is_int(hit.claims->refcount, 2, "hit: a reference for the request");
+    is_int(hit.claims->refcount, 1, "hit: the request holds the entry, not jansson's count");
+    is_int(hit.exports->n, 3, "hit: the environment text, one per claim");
+    is_str(hit.exports->vars[1].name, "BEARER_CLAIM_N", "hit: env name");
+    is_str(hit.exports->vars[1].value, "1", "hit: env value");
+    is_str(hit.exports->claims_json,
+           "{\"iss\":\"https://issuer.test/\",\"n\":1,\"exp\":1700003600}", "hit: BEARER_CLAIMS");
     shared = hit.claims;
     is_str(hit.kid, "k1", "hit: kid");
     ok(hit.alg == mab_alg_find("ES256"), "hit: alg");
     is_int(hit.typ_at_jwt, 1, "hit: typ at+jwt remembered");
     ok(!mab_tokencache_lookup(tc, d2, NOW, req, &hit), "miss: a token differing in one byte");
+    /* The entry goes while the request still reads it: the request's reference keeps it. */
+    for (i = 0; i < 20; i++) {
+        mab_tokencache_store(tc, d1, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 1, key,
+                             NULL, NULL);
+    }
+    is_int((int)json_integer_value(json_object_get(shared, "n")), 1,
+           "hit: readable after its entry was replaced (ASan/valgrind check the memory)");
     apr_pool_clear(req);
-    is_int(shared->refcount, 1, "hit: the request's reference goes with its pool");
+    {
+        mab_tokencache_hit_t held;
+        ok(mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 0, key,
+                                req, &held),
+           "store: stored");
+        ok(held.claims != claims && json_equal(held.claims, claims) && held.exports
+               && strcmp(held.exports->vars[0].value, "https://issuer.test/") == 0,
+           "store: the request gets the entry's copy and texts");
+        ok(mab_tokencache_lookup(tc, d2, NOW, req, &hit) && hit.claims == held.claims,
+           "store: the very entry a lookup finds");
+        ok(!mab_tokencache_store(tc, d2, NOW, NOW, claims, mab_alg_find("ES256"), "k1", 0, key, req,
+                                 &held),
+           "store: 0 for an expired token");
+        apr_pool_clear(req);
+    }
 
     /* --- bound to the very key object ------------------------------------------------------- */
     ok(mab_tokencache_lookup(tc, d1, NOW, req, &hit), "hit again");
@@ -192,7 +253,8 @@ int main(void)
     apr_pool_clear(req);
 
     digest_of("hmac-token", d2);
-    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("HS256"), NULL, 0, secret);
+    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("HS256"), NULL, 0, secret,
+                         NULL, NULL);
     ok(mab_tokencache_lookup(tc, d2, NOW, req, &hit), "hit: HMAC token");
     ok(mab_tokencache_verified_by(&hit, secret), "verified_by: the configured secret");
     ok(!mab_tokencache_key_in(&hit, &ks), "key_in: a secret is never in a key set");
@@ -205,19 +267,115 @@ int main(void)
     ok(!mab_tokencache_lookup(tc, d1, NOW + 60, req, &hit), "exp: miss at exp");
     ok(!mab_tokencache_lookup(tc, d1, NOW, req, &hit), "exp: the expired entry was dropped");
     digest_of("expired", d2);
-    mab_tokencache_store(tc, d2, NOW, NOW, claims, mab_alg_find("ES256"), "k1", 0, other);
+    mab_tokencache_store(tc, d2, NOW, NOW, claims, mab_alg_find("ES256"), "k1", 0, other, NULL,
+                         NULL);
     ok(!mab_tokencache_lookup(tc, d2, NOW - 10, req, &hit), "exp: an expired token is not stored");
     memset(long_kid, 'k', sizeof(long_kid) - 1);
     long_kid[sizeof(long_kid) - 1] = '\0';
     digest_of("long-kid", d2);
-    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other);
+    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other,
+                         NULL, NULL);
     ok(!mab_tokencache_lookup(tc, d2, NOW, req, &hit), "kid: too long to keep, not stored");
     long_kid[MAB_TOKENCACHE_KID_MAX] = '\0';
-    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other);
+    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other,
+                         NULL, NULL);
     ok(mab_tokencache_lookup(tc, d2, NOW, req, &hit) && strcmp(hit.kid, long_kid) == 0,
        "kid: the longest kept whole");
     apr_pool_clear(req);
     json_decref(claims);
+
+    /* --- the thread's front: byte for byte, no hash, no lock ------------------------------- */
+    {
+        const char *ft = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJmcm9udCJ9.c2lnbmF0dXJlLWJ5dGVz";
+        char *near = apr_pstrdup(p, ft), *big = apr_palloc(p, MAB_TOKENCACHE_FRONT_MAX_TOKEN + 2);
+        size_t flen = strlen(ft);
+        mab_tokencache_mark_t *mark;
+        mab_tokencache_hit_t fh;
+        apr_thread_t *th;
+        apr_status_t rv;
+        front_probe_t probe;
+        json_t *fclaims = claims_n(7), *kept;
+
+        tc = mab_tokencache_create(cp, 64);
+        digest_of(ft, d1);
+        ok(!mab_tokencache_front_lookup(tc, ft, flen, NOW, req, &fh), "front: empty");
+        ok(mab_tokencache_store(tc, d1, NOW + 60, NOW, fclaims, mab_alg_find("ES256"), "k1", 0, key,
+                                req, &hit),
+           "front: stored");
+        mark = mab_tokencache_front_put(tc, ft, flen, &hit);
+        ok(mark && mark->scope == NULL && mark->gen == 0, "front: put, its notes empty");
+        ok(mab_tokencache_front_lookup(tc, ft, flen, NOW, req, &fh) && fh.claims == hit.claims
+               && fh.exports == hit.exports && fh.mark == mark,
+           "front: hit, the very entry the cache holds");
+        ok(memcmp(fh.digest, d1, sizeof(d1)) == 0 && fh.exp == NOW + 60,
+           "front: a hit carries the digest (log fingerprint) and exp");
+        mark->scope = key;
+        mark->gen = 5;
+        ok(mab_tokencache_front_lookup(tc, ft, flen, NOW, req, &fh) && fh.mark->gen == 5
+               && fh.mark->scope == key,
+           "front: the caller's notes are kept with the entry");
+        ok(mab_tokencache_front_put(tc, ft, flen, &fh) == mark && mark->gen == 5,
+           "front: putting the same entry again keeps the notes");
+        near[0] = 'f'; /* same length, same tail: the full compare decides */
+        ok(!mab_tokencache_front_lookup(tc, near, flen, NOW, req, &fh),
+           "front: a token differing in its first byte misses");
+        near[0] = ft[0];
+        near[flen - 1] = 'X';
+        ok(!mab_tokencache_front_lookup(tc, near, flen, NOW, req, &fh),
+           "front: a token differing in its last byte misses");
+        ok(!mab_tokencache_front_lookup(tc, ft, flen - 1, NOW, req, &fh),
+           "front: a prefix of the token misses");
+
+        /* Other threads have fronts of their own. */
+        probe.tc = tc;
+        probe.token = ft;
+        probe.found = -1;
+        apr_thread_create(&th, NULL, front_probe, &probe, p);
+        apr_thread_join(&rv, th);
+        is_int(probe.found, 0, "front: another thread does not see this thread's front");
+
+        /* Stored again (another key verified it): a new entry, the notes start over. */
+        ok(mab_tokencache_store(tc, d1, NOW + 60, NOW, fclaims, mab_alg_find("ES256"), "k1", 0,
+                                other, req, &hit),
+           "front: stored again");
+        mark = mab_tokencache_front_put(tc, ft, flen, &hit);
+        ok(mark && mark->gen == 0 && mark->scope == NULL, "front: a new entry clears the notes");
+        ok(mab_tokencache_front_lookup(tc, ft, flen, NOW, req, &fh)
+               && mab_tokencache_verified_by(&fh, other),
+           "front: hands out the new entry");
+        kept = fh.claims;
+
+        /* Round robin over MAB_TOKENCACHE_FRONT_WAYS: the oldest goes. */
+        for (i = 0; i < MAB_TOKENCACHE_FRONT_WAYS; i++) {
+            char other_tok[64];
+            unsigned char od[MAB_TOKENCACHE_DIGEST_LEN];
+            snprintf(other_tok, sizeof(other_tok), "front-token-%d", i);
+            digest_of(other_tok, od);
+            mab_tokencache_store(tc, od, NOW + 60, NOW, fclaims, mab_alg_find("ES256"), "k1", 0,
+                                 other, req, &hit);
+            mab_tokencache_front_put(tc, other_tok, strlen(other_tok), &hit);
+        }
+        ok(!mab_tokencache_front_lookup(tc, ft, flen, NOW, req, &fh),
+           "front: pushed out after %d other tokens", MAB_TOKENCACHE_FRONT_WAYS);
+        ok(mab_tokencache_front_lookup(tc, "front-token-7", 13, NOW, req, &fh),
+           "front: the newest is in");
+        is_int((int)json_integer_value(json_object_get(kept, "n")), 7,
+               "front: a request's hit outlives the front entry it came from");
+        ok(mab_tokencache_lookup(tc, d1, NOW, req, &hit), "front: the cache proper still has it");
+
+        /* exp applies to the front as to the cache. */
+        ok(!mab_tokencache_front_lookup(tc, "front-token-7", 13, NOW + 60, req, &fh),
+           "front: miss at exp");
+        ok(!mab_tokencache_front_lookup(tc, "front-token-7", 13, NOW, req, &fh),
+           "front: the expired entry was dropped");
+
+        memset(big, 'a', MAB_TOKENCACHE_FRONT_MAX_TOKEN + 1);
+        big[MAB_TOKENCACHE_FRONT_MAX_TOKEN + 1] = '\0';
+        ok(mab_tokencache_front_put(tc, big, MAB_TOKENCACHE_FRONT_MAX_TOKEN + 1, &hit) == NULL,
+           "front: a token over %d bytes is not kept", MAB_TOKENCACHE_FRONT_MAX_TOKEN);
+        apr_pool_clear(req);
+        json_decref(fclaims);
+    }
 
     /* --- bound and least-recently-used eviction (one set of 8) ------------------------------ */
     tc = mab_tokencache_create(cp, 8);
