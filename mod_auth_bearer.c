@@ -19,6 +19,7 @@
 #include "mab_claims.h"
 #include "mab_exports.h"
 #include "mab_fetch.h"
+#include "mab_json.h"
 #include "mab_jws.h"
 #include "mab_jwks.h"
 #include "mab_keycache.h"
@@ -80,7 +81,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         }
         curl_ready = 1;
     }
-    mab_tokencache_global_init();
+    mab_tokencache_global_init(pconf);
     rv = ap_global_mutex_create(&jwks_mutex, NULL, MAB_MUTEX_TYPE, NULL, s, pconf, 0);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MAB00003: cannot create the JWKS mutex");
@@ -455,12 +456,18 @@ static void remember(request_rec *r, mab_req_t *st, const unsigned char *digest,
     if (!isfinite(exp) || exp < 0 || exp > MAB_MAX_NUMERIC_DATE) {
         return;
     }
+    /* The parse's reference goes to the entry: no copy, and this request then holds the
+     * entry like any hit, so it never touches the claims' own count again. */
+    mab_json_disown(r->pool, st->claims);
     if (mab_tokencache_store(token_cache, digest, (long long)exp,
                              (long long)apr_time_sec(r->request_time), st->claims, jws->alg,
                              jws->kid, mab_jws_typ_is(jws, "at+jwt"), key, r->pool, &held)) {
         st->claims = held.claims;
         st->exports = held.exports;
         mab_tokencache_front_put(token_cache, tok, len, &held);
+    }
+    else {
+        mab_json_own(r->pool, st->claims);
     }
 }
 

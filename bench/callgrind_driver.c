@@ -22,6 +22,7 @@
 #include "mab_alg.h"
 #include "mab_claims.h"
 #include "mab_exports.h"
+#include "mab_json.h"
 #include "mab_jws.h"
 #include "mab_jwks.h"
 #include "mab_keycache.h"
@@ -93,10 +94,14 @@ static int one_request(ctx_t *c, apr_pool_t *r, const char *tok)
         if (c->tc) {
             double exp = json_number_value(json_object_get(claims, "exp"));
             mab_tokencache_hit_t held;
+            mab_json_disown(r, claims); /* the entry adopts the parse, as in the module */
             if (mab_tokencache_store(c->tc, digest, (long long)exp, c->policy.now, claims, jws->alg,
                                      jws->kid, 0, key, r, &held)) {
                 claims = held.claims;
                 exports = held.exports;
+            }
+            else {
+                mab_json_own(r, claims);
             }
         }
         if (!exports) {
@@ -148,7 +153,7 @@ int main(int argc, char **argv)
     apr_initialize();
     apr_pool_create(&p, NULL);
     json_object_seed(0);
-    mab_tokencache_global_init();
+    mab_tokencache_global_init(p);
     if (!mkdtemp(dir)) {
         return 2;
     }

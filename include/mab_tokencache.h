@@ -59,8 +59,9 @@ typedef struct mab_tokencache_hit_t {
     void *snap_;
 } mab_tokencache_hit_t;
 
-/* Once, before any thread runs (fetches SHA-256 so no request pays for the lookup). */
-void mab_tokencache_global_init(void);
+/* Once, before any thread runs (fetches SHA-256 so no request pays for the lookup); it is
+ * released when `p` is cleaned up. */
+void mab_tokencache_global_init(apr_pool_t *p);
 
 /* SHA-256 of the token: the cache key (and the source of the log fingerprint). */
 int mab_tokencache_digest(const char *token, apr_size_t len,
@@ -74,13 +75,15 @@ mab_tokencache_t *mab_tokencache_create(apr_pool_t *p, unsigned entries);
 unsigned mab_tokencache_capacity(const mab_tokencache_t *tc);
 
 /* Remembers a verified token until `exp` (seconds since the epoch), with the key that
- * verified it (a public key from a key set, or a configured secret), a copy of its claims
- * and their environment text. Does nothing for a token already expired at `now` or a kid
- * too long to keep. Returns 1 when stored; then, if `held` is not NULL, it is filled as a
- * lookup would fill it (held as long as `pool`), so the request uses the entry's texts. */
+ * verified it (a public key from a key set, or a configured secret), its claims and their
+ * environment text. Returns 1 when stored: the entry has then adopted the caller's
+ * reference to `claims` (no copy is made; the caller must hold no other, and must not
+ * release it), and if `held` is not NULL it is filled as a lookup would fill it (held as
+ * long as `pool`), so the request goes on with the entry. Returns 0, leaving `claims` to
+ * the caller, for a token already expired at `now`, a kid too long to keep, or no memory. */
 int mab_tokencache_store(mab_tokencache_t *tc,
                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long exp,
-                         long long now, const struct json_t *claims, const struct mab_alg_t *alg,
+                         long long now, struct json_t *claims, const struct mab_alg_t *alg,
                          const char *kid, int typ_at_jwt, const struct mab_key_t *key,
                          apr_pool_t *pool, mab_tokencache_hit_t *held);
 

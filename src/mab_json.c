@@ -65,6 +65,16 @@ json_t *mab_json_parse_object(apr_pool_t *p, const void *buf, apr_size_t len, co
     return v;
 }
 
+void mab_json_disown(apr_pool_t *p, json_t *v)
+{
+    apr_pool_cleanup_kill(p, v, json_cleanup);
+}
+
+void mab_json_own(apr_pool_t *p, json_t *v)
+{
+    apr_pool_cleanup_register(p, v, json_cleanup, apr_pool_cleanup_null);
+}
+
 char *mab_json_compact(apr_pool_t *p, const json_t *v)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

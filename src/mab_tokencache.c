@@ -25,7 +25,7 @@ typedef struct {
     atomic_uint refs;
     long long exp;
     unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
-    json_t *claims; /* our own deep copy */
+    json_t *claims; /* adopted from the request that verified the token: ours alone */
     mab_exports_t *exports;
     EVP_PKEY *pkey; /* one reference, ours, when a public key verified the token */
     const void *verifier;
@@ -72,11 +72,20 @@ struct mab_tokencache_t {
 
 static EVP_MD *sha256;
 
-void mab_tokencache_global_init(void)
+static apr_status_t free_sha256(void *data)
+{
+    EVP_MD_free(sha256);
+    sha256 = NULL;
+    return APR_SUCCESS;
+}
+
+void mab_tokencache_global_init(apr_pool_t *p)
 {
     if (!sha256) {
-        /* An explicit fetch: EVP_sha256() would look the implementation up on every call. */
+        /* An explicit fetch: EVP_sha256() would look the implementation up on every call.
+         * Given back with p: the module may be unloaded before the process exits. */
         sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        apr_pool_cleanup_register(p, NULL, free_sha256, apr_pool_cleanup_null);
     }
 }
 
@@ -217,7 +226,7 @@ static const void *identity(const mab_key_t *key)
     return key->pkey ? (const void *)key->pkey : (const void *)key;
 }
 
-static snap_t *snap_new(const unsigned char *digest, long long exp, const json_t *claims,
+static snap_t *snap_new(const unsigned char *digest, long long exp, json_t *claims,
                         const struct mab_alg_t *alg, const char *kid, int typ_at_jwt,
                         const mab_key_t *key)
 {
@@ -230,15 +239,13 @@ static snap_t *snap_new(const unsigned char *digest, long long exp, const json_t
     atomic_init(&snap->refs, 1);
     snap->exp = exp;
     memcpy(snap->digest, digest, MAB_TOKENCACHE_DIGEST_LEN);
-    /* Our own copy, so that no reference the request holds on its parse is shared. */
-    snap->claims = json_deep_copy(claims);
-    snap->exports = snap->claims ? mab_exports_build(snap->claims) : NULL;
+    snap->exports = mab_exports_build(claims);
     if (!snap->exports || (key->pkey && EVP_PKEY_up_ref(key->pkey) != 1)) {
-        json_decref(snap->claims);
         mab_exports_free(snap->exports);
         free(snap);
         return NULL;
     }
+    snap->claims = claims; /* adopted: the caller's reference, now the snapshot's */
     snap->pkey = key->pkey;
     snap->verifier = identity(key);
     snap->alg = alg;
@@ -273,7 +280,7 @@ static void hold(snap_t *snap, apr_pool_t *pool, mab_tokencache_hit_t *hit)
 
 int mab_tokencache_store(mab_tokencache_t *tc,
                          const unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN], long long exp,
-                         long long now, const json_t *claims, const struct mab_alg_t *alg,
+                         long long now, json_t *claims, const struct mab_alg_t *alg,
                          const char *kid, int typ_at_jwt, const mab_key_t *key, apr_pool_t *pool,
                          mab_tokencache_hit_t *held)
 {

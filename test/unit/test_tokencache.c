@@ -37,6 +37,22 @@ static mab_key_t *ec_key(apr_pool_t *p, const char *kid)
     return k;
 }
 
+/* The module gives the cache its own parse (adopted on success); the tests store a copy
+ * of a shared object, released here when the cache does not take it. */
+static int store_copy(mab_tokencache_t *tc, const unsigned char *d, long long exp, long long now,
+                      const json_t *claims, const struct mab_alg_t *alg, const char *kid,
+                      int typ_at_jwt, const mab_key_t *key, apr_pool_t *pool,
+                      mab_tokencache_hit_t *held)
+{
+    json_t *copy = json_deep_copy(claims);
+
+    if (mab_tokencache_store(tc, d, exp, now, copy, alg, kid, typ_at_jwt, key, pool, held)) {
+        return 1;
+    }
+    json_decref(copy);
+    return 0;
+}
+
 static void store_n(mab_tokencache_t *tc, int n, const mab_key_t *key)
 {
     unsigned char d[MAB_TOKENCACHE_DIGEST_LEN];
@@ -45,8 +61,7 @@ static void store_n(mab_tokencache_t *tc, int n, const mab_key_t *key)
 
     snprintf(tok, sizeof(tok), "token-%d", n);
     digest_of(tok, d);
-    mab_tokencache_store(tc, d, NOW + 3600, NOW, c, mab_alg_find("ES256"), "k1", 0, key, NULL,
-                         NULL);
+    store_copy(tc, d, NOW + 3600, NOW, c, mab_alg_find("ES256"), "k1", 0, key, NULL, NULL);
     json_decref(c); /* the cache keeps its own reference */
 }
 
@@ -153,7 +168,7 @@ int main(void)
     char long_kid[MAB_TOKENCACHE_KID_MAX + 2];
     int i;
 
-    mab_tokencache_global_init();
+    mab_tokencache_global_init(p);
 
     /* --- the key: SHA-256 of the whole token ---------------------------------------------- */
     is_int(mab_tokencache_digest("abc", 3, abc), 0, "digest: computed");
@@ -180,9 +195,23 @@ int main(void)
     apr_pool_create(&req, p);
     ok(!mab_tokencache_lookup(tc, d1, NOW, req, &hit), "miss: empty cache");
     claims = claims_n(1);
-    mab_tokencache_store(tc, d1, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 1, key, NULL,
-                         NULL);
-    is_int(claims->refcount, 1, "store: the cache keeps its own copy, not the caller's object");
+    store_copy(tc, d1, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 1, key, NULL, NULL);
+    is_int(claims->refcount, 1, "store: the caller's object is not the cache's");
+    {
+        /* The object given is adopted as it is: no copy, no further reference. */
+        json_t *given = claims_n(9);
+        unsigned char d9[MAB_TOKENCACHE_DIGEST_LEN];
+        digest_of("adopted", d9);
+        ok(mab_tokencache_store(tc, d9, NOW + 60, NOW, given, mab_alg_find("ES256"), "k1", 0, key,
+                                req, &hit)
+               && hit.claims == given && given->refcount == 1,
+           "store: adopts the reference it is given");
+        ok(!mab_tokencache_store(tc, d9, NOW, NOW, claims, mab_alg_find("ES256"), "k1", 0, key, req,
+                                 &hit)
+               && claims->refcount == 1,
+           "store: a refused token leaves the object to the caller");
+        apr_pool_clear(req);
+    }
     ok(mab_tokencache_lookup(tc, d1, NOW, req, &hit), "hit: the same token");
     ok(hit.claims != claims && json_equal(hit.claims, claims), "hit: the claims stored");
     is_int(hit.claims->refcount, 1, "hit: the request holds the entry, not jansson's count");
@@ -198,24 +227,22 @@ int main(void)
     ok(!mab_tokencache_lookup(tc, d2, NOW, req, &hit), "miss: a token differing in one byte");
     /* The entry goes while the request still reads it: the request's reference keeps it. */
     for (i = 0; i < 20; i++) {
-        mab_tokencache_store(tc, d1, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 1, key,
-                             NULL, NULL);
+        store_copy(tc, d1, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 1, key, NULL, NULL);
     }
     is_int((int)json_integer_value(json_object_get(shared, "n")), 1,
            "hit: readable after its entry was replaced (ASan/valgrind check the memory)");
     apr_pool_clear(req);
     {
         mab_tokencache_hit_t held;
-        ok(mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 0, key,
-                                req, &held),
+        ok(store_copy(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), "k1", 0, key, req,
+                      &held),
            "store: stored");
         ok(held.claims != claims && json_equal(held.claims, claims) && held.exports
                && strcmp(held.exports->vars[0].value, "https://issuer.test/") == 0,
            "store: the request gets the entry's copy and texts");
         ok(mab_tokencache_lookup(tc, d2, NOW, req, &hit) && hit.claims == held.claims,
            "store: the very entry a lookup finds");
-        ok(!mab_tokencache_store(tc, d2, NOW, NOW, claims, mab_alg_find("ES256"), "k1", 0, key, req,
-                                 &held),
+        ok(!store_copy(tc, d2, NOW, NOW, claims, mab_alg_find("ES256"), "k1", 0, key, req, &held),
            "store: 0 for an expired token");
         apr_pool_clear(req);
     }
@@ -253,8 +280,7 @@ int main(void)
     apr_pool_clear(req);
 
     digest_of("hmac-token", d2);
-    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("HS256"), NULL, 0, secret,
-                         NULL, NULL);
+    store_copy(tc, d2, NOW + 60, NOW, claims, mab_alg_find("HS256"), NULL, 0, secret, NULL, NULL);
     ok(mab_tokencache_lookup(tc, d2, NOW, req, &hit), "hit: HMAC token");
     ok(mab_tokencache_verified_by(&hit, secret), "verified_by: the configured secret");
     ok(!mab_tokencache_key_in(&hit, &ks), "key_in: a secret is never in a key set");
@@ -267,18 +293,17 @@ int main(void)
     ok(!mab_tokencache_lookup(tc, d1, NOW + 60, req, &hit), "exp: miss at exp");
     ok(!mab_tokencache_lookup(tc, d1, NOW, req, &hit), "exp: the expired entry was dropped");
     digest_of("expired", d2);
-    mab_tokencache_store(tc, d2, NOW, NOW, claims, mab_alg_find("ES256"), "k1", 0, other, NULL,
-                         NULL);
+    store_copy(tc, d2, NOW, NOW, claims, mab_alg_find("ES256"), "k1", 0, other, NULL, NULL);
     ok(!mab_tokencache_lookup(tc, d2, NOW - 10, req, &hit), "exp: an expired token is not stored");
     memset(long_kid, 'k', sizeof(long_kid) - 1);
     long_kid[sizeof(long_kid) - 1] = '\0';
     digest_of("long-kid", d2);
-    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other,
-                         NULL, NULL);
+    store_copy(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other, NULL,
+               NULL);
     ok(!mab_tokencache_lookup(tc, d2, NOW, req, &hit), "kid: too long to keep, not stored");
     long_kid[MAB_TOKENCACHE_KID_MAX] = '\0';
-    mab_tokencache_store(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other,
-                         NULL, NULL);
+    store_copy(tc, d2, NOW + 60, NOW, claims, mab_alg_find("ES256"), long_kid, 0, other, NULL,
+               NULL);
     ok(mab_tokencache_lookup(tc, d2, NOW, req, &hit) && strcmp(hit.kid, long_kid) == 0,
        "kid: the longest kept whole");
     apr_pool_clear(req);
@@ -299,8 +324,8 @@ int main(void)
         tc = mab_tokencache_create(cp, 64);
         digest_of(ft, d1);
         ok(!mab_tokencache_front_lookup(tc, ft, flen, NOW, req, &fh), "front: empty");
-        ok(mab_tokencache_store(tc, d1, NOW + 60, NOW, fclaims, mab_alg_find("ES256"), "k1", 0, key,
-                                req, &hit),
+        ok(store_copy(tc, d1, NOW + 60, NOW, fclaims, mab_alg_find("ES256"), "k1", 0, key, req,
+                      &hit),
            "front: stored");
         mark = mab_tokencache_front_put(tc, ft, flen, &hit);
         ok(mark && mark->scope == NULL && mark->gen == 0, "front: put, its notes empty");
@@ -335,8 +360,8 @@ int main(void)
         is_int(probe.found, 0, "front: another thread does not see this thread's front");
 
         /* Stored again (another key verified it): a new entry, the notes start over. */
-        ok(mab_tokencache_store(tc, d1, NOW + 60, NOW, fclaims, mab_alg_find("ES256"), "k1", 0,
-                                other, req, &hit),
+        ok(store_copy(tc, d1, NOW + 60, NOW, fclaims, mab_alg_find("ES256"), "k1", 0, other, req,
+                      &hit),
            "front: stored again");
         mark = mab_tokencache_front_put(tc, ft, flen, &hit);
         ok(mark && mark->gen == 0 && mark->scope == NULL, "front: a new entry clears the notes");
@@ -351,8 +376,8 @@ int main(void)
             unsigned char od[MAB_TOKENCACHE_DIGEST_LEN];
             snprintf(other_tok, sizeof(other_tok), "front-token-%d", i);
             digest_of(other_tok, od);
-            mab_tokencache_store(tc, od, NOW + 60, NOW, fclaims, mab_alg_find("ES256"), "k1", 0,
-                                 other, req, &hit);
+            store_copy(tc, od, NOW + 60, NOW, fclaims, mab_alg_find("ES256"), "k1", 0, other, req,
+                       &hit);
             mab_tokencache_front_put(tc, other_tok, strlen(other_tok), &hit);
         }
         ok(!mab_tokencache_front_lookup(tc, ft, flen, NOW, req, &fh),
