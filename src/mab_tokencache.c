@@ -294,7 +294,7 @@ int mab_tokencache_store(mab_tokencache_t *tc,
     if (exp <= now || (kid && strlen(kid) > MAB_TOKENCACHE_KID_MAX) || !claims || !key) {
         return 0;
     }
-    /* Built before the lock: the copy and its texts are the costly part. */
+    /* Built before the lock: writing the environment text is the costly part. */
     snap = snap_new(digest, exp, claims, alg, kid, typ_at_jwt, key);
     if (!snap) {
         return 0;
