@@ -13,6 +13,7 @@ use JSON::PP ();
 use Apache::Test ();
 use Apache::TestRequest ();
 use MAB::Test;
+use MAB::Lifecycle;
 
 # One keep-alive connection: the same child answers, so its cache is the one we fill.
 Apache::TestRequest::user_agent(keep_alive => 1, reset => 1);
@@ -84,38 +85,16 @@ ok(!hit($r, $short), 'after exp: the entry is gone, not a hit');
 
 # --- a key removed from the key set takes its cached tokens with it ------------------------
 my $file = Apache::Test::vars('documentroot') . '/jwks-tc-rotate.json';
-sub jwk {
-    my ($name, $kid) = @_;
-    return { %{ Crypt::PK::RSA->new(keyfile("$name.pem"))->export_key_jwk('public', 1) },
-             kid => $kid, use => 'sig', alg => 'RS256' };
-}
-sub publish {
-    open my $fh, '>', "$file.tmp" or die "$file.tmp: $!";
-    print $fh JSON::PP->new->canonical->encode({ keys => [@_] });
-    close $fh or die "$file.tmp: $!";
-    chmod 0644, "$file.tmp";
-    rename "$file.tmp", $file or die "$file: $!";
-}
-sub eventually {
-    my ($want, $tok) = @_;
-    my $res;
-    for (1 .. 20) {
-        $res = req('/tc/rotate/env', token => $tok);
-        return $res if $res->code == $want;
-        select undef, undef, undef, 0.25;
-    }
-    return $res;
-}
-publish(jwk('issuer', 'test-rsa-1'), jwk('other', 'test-other-1'));
+publish_jwks($file, jwk('issuer'), jwk('other'));
 sleep 2;    # past the 1 s a fetched key set is used for
 my $rt = tok();
-is_granted(eventually(200, $rt), 'rotate: issuer key published');
+is_granted(eventually(200, '/tc/rotate/env', $rt), 'rotate: issuer key published');
 granted_hit('/tc/rotate/env', $rt, 'rotate: cached');
-publish(jwk('other', 'test-other-1'));
-is_denied(eventually(401, $rt), 'rotate: key removed, the cached token is refused',
+publish_jwks($file, jwk('other'));
+is_denied(eventually(401, '/tc/rotate/env', $rt), 'rotate: key removed, the cached token is refused',
     status => 401, reason => 'no matching key', challenge => challenge_invalid_token('no matching key'));
-publish(jwk('issuer', 'test-rsa-1'));
-is_granted(eventually(200, $rt), 'rotate: key back');
+publish_jwks($file, jwk('issuer'));
+is_granted(eventually(200, '/tc/rotate/env', $rt), 'rotate: key back');
 # The file stays: mod_watchdog refreshes this key set every second for the rest of the run, and a
 # 404 there would be an [error] line in whichever test runs next.
 
