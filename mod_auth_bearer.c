@@ -345,6 +345,8 @@ static mab_err_e verify_signature(request_rec *r, const mab_dir_conf_t *conf, co
     return err;
 }
 
+/* The log fingerprint: the first 8 hex digits of SHA-256(token), enough to correlate log
+ * lines, never enough to replay anything. */
 static const char *hex8(apr_pool_t *p, const unsigned char *d)
 {
     static const char hex[] = "0123456789abcdef";

@@ -54,10 +54,8 @@ int mab_claims_name_valid(const char *name, const char **why);
 int mab_claims_match(const struct json_t *claims, const char *name,
                      const apr_array_header_t *values);
 
-/* "BEARER_CLAIM_" + name upper-cased, every byte outside [A-Z0-9_] replaced by '_'. */
-const char *mab_claims_env_name(apr_pool_t *p, const char *name);
-
-/* The same written to `out`, which holds mab_claims_env_name_size(name) bytes; returns out. */
+/* "BEARER_CLAIM_" + name upper-cased, every byte outside [A-Z0-9_] replaced by '_', written
+ * to `out`, which holds mab_claims_env_name_size(name) bytes; returns out. */
 size_t mab_claims_env_name_size(const char *name);
 char *mab_claims_env_name_write(char *out, const char *name);
 

@@ -51,8 +51,4 @@ mab_err_e mab_jws_verify_keyset_ex(const mab_jws_t *jws, const struct mab_keyset
  * with or without the "application/" prefix (RFC 7515 §4.1.9). */
 int mab_jws_typ_is(const mab_jws_t *jws, const char *media_type);
 
-/* The first 8 hex digits of SHA-256(token): enough to correlate log lines, never enough
- * to replay anything. */
-const char *mab_jws_fingerprint(apr_pool_t *p, const char *token, apr_size_t len);
-
 #endif

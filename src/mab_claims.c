@@ -349,11 +349,6 @@ char *mab_claims_env_name_write(char *out, const char *name)
     return out;
 }
 
-const char *mab_claims_env_name(apr_pool_t *p, const char *name)
-{
-    return mab_claims_env_name_write(apr_palloc(p, mab_claims_env_name_size(name)), name);
-}
-
 const char *mab_claims_env_value(apr_pool_t *p, const json_t *value)
 {
     if (json_is_string(value)) {

@@ -203,17 +203,6 @@ mab_err_e mab_jws_verify_keyset_ex(const mab_jws_t *jws, const mab_keyset_t *ks,
     return last;
 }
 
-const char *mab_jws_fingerprint(apr_pool_t *p, const char *token, apr_size_t len)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-
-    if (EVP_Digest(token, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < 4) {
-        return "-";
-    }
-    return apr_psprintf(p, "%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
-}
-
 int mab_jws_typ_is(const mab_jws_t *jws, const char *media_type)
 {
     const char *typ = jws->typ;
