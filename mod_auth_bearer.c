@@ -368,7 +368,7 @@ static int usable(request_rec *r, const mab_dir_conf_t *conf, const mab_tokencac
 {
     struct mab_source_t *src;
     const char *kerr = NULL;
-    apr_uint32_t gen;
+    apr_uint32_t gen = 0;
 
     if (!(hit->alg->bit & mab_conf_alg_mask(conf)) || (conf->at_jwt == 1 && !hit->typ_at_jwt)) {
         return 0;
@@ -379,10 +379,13 @@ static int usable(request_rec *r, const mab_dir_conf_t *conf, const mab_tokencac
     if (!(src = mab_conf_key_source(conf))) {
         return 0;
     }
-    gen = mab_keycache_current_gen(mab_glue_keycache, src,
-                                   (apr_uint32_t)apr_time_sec(r->request_time));
-    if (hit->mark && gen && hit->mark->scope == src && hit->mark->gen == gen) {
-        return 1;
+    if (hit->mark) {
+        /* Only a front hit keeps a note to compare the generation with. */
+        gen = mab_keycache_current_gen(mab_glue_keycache, src,
+                                       (apr_uint32_t)apr_time_sec(r->request_time));
+        if (gen && hit->mark->scope == src && hit->mark->gen == gen) {
+            return 1;
+        }
     }
     if (!mab_tokencache_key_in(hit, mab_keycache_get(mab_glue_keycache, src, r->pool, 0, &kerr))) {
         return 0;
