@@ -124,7 +124,7 @@ static void token_cache_child_init(apr_pool_t *pchild, server_rec *s)
         token_cache = mab_tokencache_create(pchild, (unsigned)entries);
         if (!token_cache) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                         "MAB00007: cannot create the token cache: every token is verified");
+                         "MAB00008: cannot create the token cache: every token is verified");
         }
     }
 }
