@@ -1,8 +1,9 @@
 #ifndef MAB_ERROR_H
 #define MAB_ERROR_H
 
-/* Why a token was refused. The glue maps every one of these to 401 invalid_token;
- * the short description is what goes into error_description and the log. */
+/* Why a request's credential was refused. mab_err_rfc6750 gives the RFC 6750 error code
+ * (the glue maps it to the HTTP status); the short description is what goes into
+ * error_description and the log. */
 typedef enum {
     MAB_OK = 0,
     MAB_ERR_MALFORMED,
@@ -22,9 +23,25 @@ typedef enum {
     MAB_ERR_CRIT,
     MAB_ERR_TOKEN_TYPE,
     MAB_ERR_MISSING_CLAIM,
+    /* About the credential rather than the token (RFC 6750 §3.1): */
+    MAB_ERR_NO_CREDENTIAL, /* no Authorization header: no error code, a bare challenge */
+    MAB_ERR_OTHER_SCHEME,  /* Authorization with another scheme (Basic …): likewise */
+    MAB_ERR_EMPTY_TOKEN,   /* invalid_request */
+    MAB_ERR_TOKEN_COUNT,   /* more than one token in the header: invalid_request */
+    MAB_ERR_TOKEN_TWICE,   /* header and access_token query parameter: invalid_request */
+    /* Not the client's doing: no error code, and the glue answers 500. */
+    MAB_ERR_CONFIG,   /* a section lacks a required directive */
+    MAB_ERR_INTERNAL, /* out of memory */
     MAB_ERR__COUNT
 } mab_err_e;
 
 const char *mab_err_desc(mab_err_e err);
+
+/* The RFC 6750 error code: "invalid_request", "invalid_token", or NULL when the response
+ * carries none (no credential, another scheme, a server-side failure). */
+const char *mab_err_rfc6750(mab_err_e err);
+
+/* Whether the refusal is the server's fault (configuration, memory): a 500, no challenge. */
+int mab_err_is_internal(mab_err_e err);
 
 #endif
