@@ -1,0 +1,92 @@
+#ifndef MAB_VERIFIER_H
+#define MAB_VERIFIER_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "mab_error.h"
+
+struct json_t;
+struct mab_credential_t;
+struct mab_exports_t;
+struct mab_key_t;
+struct mab_keycache_t;
+struct mab_keyset_t;
+struct mab_source_t;
+struct mab_tokencache_hit_t;
+struct mab_tokencache_t;
+
+/* The verifier: from a parsed credential and a location's policy to a verdict. Every rule
+ * about tokens lives here (the glue only turns httpd state into these inputs and the
+ * verdict into HTTP): which issuer a token belongs to, which keys may verify it, whether a
+ * cached verification may stand for this policy, the registered claims, the user claim. */
+
+/* One issuer a policy accepts, with the keys that may verify its tokens: never another
+ * issuer's (issuer and key source travel as one unit). */
+typedef struct mab_issuer_t {
+    const char *iss;                /* the exact iss value */
+    struct mab_source_t *keys;      /* JWKS or discovery source for asymmetric tokens, or NULL */
+    const struct mab_key_t *secret; /* HMAC secret for HS* tokens, or NULL */
+} mab_issuer_t;
+
+/* What a location requires, every default already resolved. */
+typedef struct mab_policy_t {
+    const mab_issuer_t *issuers;
+    int nissuers;                        /* at least one */
+    const apr_array_header_t *audiences; /* const char *; one must be in aud */
+    int audience_any;                    /* AuthBearerAudience * */
+    unsigned alg_mask;                   /* allow-list (mab_alg_t bits) */
+    apr_size_t max_token_size;
+    int access_token_jwt; /* RFC 9068 at+jwt only */
+    long skew;            /* seconds of leeway for exp, nbf, iat */
+    const char *user_claim;
+    int use_cache; /* this location may use the token cache */
+} mab_policy_t;
+
+/* The per-process stores the verifier reads: the key cache (shared key sets) and the
+ * verified-token cache (NULL when off). */
+typedef struct mab_verifier_t {
+    struct mab_keycache_t *keys;
+    struct mab_tokencache_t *tokens;
+} mab_verifier_t;
+
+/* The outcome. What is known about the token is filled as far as verification got, also
+ * for a refusal, so the log can say whose token it was. */
+typedef struct mab_verdict_t {
+    mab_err_e err;      /* MAB_OK: accepted */
+    const char *detail; /* for the log; NULL when the reason says it all */
+    const char *kid, *alg, *iss;
+    const char *fingerprint;             /* first 8 hex digits of SHA-256(token), or NULL */
+    struct json_t *claims;               /* once the signature verified; held as long as the pool */
+    const struct mab_exports_t *exports; /* accepted: the claims as environment text */
+    const char *user;                    /* accepted: the user claim's value */
+    const mab_issuer_t *issuer;          /* the policy's issuer that vouched for it */
+    const struct json_t *cnf; /* the token's confirmation (RFC 7800 cnf), NULL when none */
+    int cached;               /* the signature was verified earlier (token cache) */
+} mab_verdict_t;
+
+/* Verifies the credential against the policy at `now` (seconds since the epoch). Everything
+ * the verdict points to lives as long as `pool`. Never grants on doubt: any failure is a
+ * refusal with its reason. */
+void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy,
+                const struct mab_credential_t *cred, long long now, apr_pool_t *pool,
+                mab_verdict_t *out);
+
+/* The issuer of the policy a token naming `iss` belongs to: with one issuer, that one (the
+ * claims check then compares iss); with several, the one whose iss is equal, or NULL. */
+const mab_issuer_t *mab_policy_issuer(const mab_policy_t *policy, const char *iss);
+
+/* Whether a token-cache hit may stand for this policy's issuer. Pure: the key cache's
+ * answers are passed in. `gen` is the generation of the issuer's key source the warm path
+ * would use now (0 if unknown), `ks` its current key set or NULL when not looked up yet. */
+typedef enum {
+    MAB_HIT_REFUSED = 0, /* take the full path, which words the refusal */
+    MAB_HIT_ADMITTED,
+    MAB_HIT_NEEDS_KEYS /* only the current key set can tell: ask again with ks */
+} mab_hit_rule_e;
+
+mab_hit_rule_e mab_verifier_hit_rule(const mab_policy_t *policy, const mab_issuer_t *issuer,
+                                     const struct mab_tokencache_hit_t *hit, unsigned gen,
+                                     const struct mab_keyset_t *ks);
+
+#endif
