@@ -14,44 +14,24 @@
  * Access-Control-Request-Method; browsers never attach credentials to it) is authorized
  * without a token, so the application or mod_headers can answer it. Any other OPTIONS
  * request is treated like every other request. */
-#include <apr_strings.h>
-#include <httpd.h>
-#include <http_config.h>
 #include <http_core.h>
-#include <http_log.h>
+#include <http_protocol.h>
 #include <http_request.h>
-#include <mod_auth.h>
 
-#include "mod_auth_bearer.h"
-
-#ifdef APLOG_USE_MODULE
-APLOG_USE_MODULE(auth_bearer);
-#endif
-
-static const mab_dir_conf_t *dir_conf(const request_rec *r)
-{
-    return ap_get_module_config(r->per_dir_config, &auth_bearer_module);
-}
-
-static int bearer_section(request_rec *r)
-{
-    const char *type = ap_auth_type(r);
-
-    return type && strcasecmp(type, MAB_AUTH_TYPE) == 0;
-}
+#include "mod_auth_bearer_access.h"
+#include "mod_auth_bearer_config.h"
+#include "mod_auth_bearer_request.h"
 
 static int allowed_preflight(request_rec *r)
 {
-    return dir_conf(r)->allow_preflight == 1 && r->method_number == M_OPTIONS
+    return mab_conf_allow_preflight(mab_dir_conf(r)) && r->method_number == M_OPTIONS
            && apr_table_get(r->headers_in, "Origin")
            && apr_table_get(r->headers_in, "Access-Control-Request-Method");
 }
 
-/* access_checker_ex, ahead of mod_authz_core's: OK means "authorized without
- * authentication", so neither Require nor authentication runs for the preflight. */
-static int pass_preflight(request_rec *r)
+int mab_access_preflight(request_rec *r)
 {
-    if (!bearer_section(r) || !allowed_preflight(r)) {
+    if (!mab_request_is_bearer(r) || !allowed_preflight(r)) {
         return DECLINED;
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -61,47 +41,26 @@ static int pass_preflight(request_rec *r)
     return OK;
 }
 
-static int verify_if_present(request_rec *r)
+int mab_access_verify_if_present(request_rec *r)
 {
     mab_req_t *st;
 
-    if (dir_conf(r)->optional != 1 || !bearer_section(r) || allowed_preflight(r)) {
+    if (!mab_conf_optional(mab_dir_conf(r)) || !mab_request_is_bearer(r) || allowed_preflight(r)) {
         return DECLINED;
     }
     st = mab_request_verify(r);
-    if (st->status == HTTP_UNAUTHORIZED && !st->error) {
+    if (mab_request_no_token(st)) {
         /* No bearer token at all: anonymous, for the Require lines to judge. */
         return DECLINED;
     }
-    return mab_authn_result(r, st);
+    return mab_request_authn_result(r, st);
 }
 
-int mab_optional_anonymous(request_rec *r, mab_req_t *st)
-{
-    if (dir_conf(r)->optional != 1 || st->status != HTTP_UNAUTHORIZED || st->error
-        || st->token_needed) {
-        return 0;
-    }
-    st->anonymous = 1;
-    r->user = (char *)"";
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "MAB00401: no bearer token: anonymous (AuthBearerOptional On)");
-    return 1;
-}
-
-static int withdraw_anonymous(request_rec *r)
+void mab_access_withdraw_anonymous(request_rec *r)
 {
     const mab_req_t *st = ap_get_module_config(r->request_config, &auth_bearer_module);
 
     if (st && st->anonymous && r->user && !*r->user) {
         r->user = NULL;
     }
-    return DECLINED;
-}
-
-void mab_register_access_hooks(apr_pool_t *p)
-{
-    ap_hook_fixups(withdraw_anonymous, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_check_access(verify_if_present, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_check_access_ex(pass_preflight, NULL, NULL, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
 }

@@ -17,11 +17,9 @@
 #include <mod_auth.h>
 
 #include "mab_claims.h"
-#include "mod_auth_bearer.h"
-
-#ifdef APLOG_USE_MODULE
-APLOG_USE_MODULE(auth_bearer);
-#endif
+#include "mod_auth_bearer_authz.h"
+#include "mod_auth_bearer_config.h"
+#include "mod_auth_bearer_request.h"
 
 typedef struct {
     const char *name;
@@ -132,7 +130,7 @@ static authz_status token_state(request_rec *r, const char *what, mab_req_t **ou
         /* A valid token is this request's identity even when the Require lines decide
          * before authentication runs (which mod_authz_core then skips): REMOTE_USER, the
          * claims for CGI and the headers for a proxied application all follow from it. */
-        mab_authn_result(r, st);
+        mab_request_authn_result(r, st);
     }
     *out = st;
     return AUTHZ_GRANTED;
@@ -168,9 +166,8 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
     if (rv != AUTHZ_GRANTED) {
         return rv;
     }
-    const mab_dir_conf_t *conf = ap_get_module_config(r->per_dir_config, &auth_bearer_module);
-
-    if (mab_claims_has_scopes_in(st->claims, conf->scope_claim, req->scopes, &missing)) {
+    if (mab_claims_has_scopes_in(st->v.claims, mab_dir_conf(r)->scope_claim, req->scopes,
+                                 &missing)) {
         if (req->negated) {
             st->refused_rule =
                 apr_pstrcat(r->pool, "scope ", apr_array_pstrcat(r->pool, req->scopes, ' '), NULL);
@@ -195,7 +192,7 @@ static authz_status check_claim(request_rec *r, const char *line, const void *pa
     if (rv != AUTHZ_GRANTED) {
         return rv;
     }
-    if (mab_claims_match(st->claims, req->name, req->values)) {
+    if (mab_claims_match(st->v.claims, req->name, req->values)) {
         if (req->negated) {
             st->refused_rule = apr_psprintf(r->pool, "claim %s is %s", req->name,
                                             apr_array_pstrcat(r->pool, req->values, '|'));
@@ -213,10 +210,37 @@ static authz_status check_claim(request_rec *r, const char *line, const void *pa
 static const authz_provider scope_provider = {check_scope, parse_scope};
 static const authz_provider claim_provider = {check_claim, parse_claim};
 
-void mab_register_authz_providers(apr_pool_t *p)
+void mab_authz_register_providers(apr_pool_t *p)
 {
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "scope", AUTHZ_PROVIDER_VERSION,
                               &scope_provider, AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "claim", AUTHZ_PROVIDER_VERSION,
                               &claim_provider, AP_AUTH_INTERNAL_PER_CONF);
+}
+
+void mab_authz_error_filter(request_rec *r)
+{
+    mab_req_t *st;
+
+    if (r->status != HTTP_FORBIDDEN) {
+        return;
+    }
+    st = ap_get_module_config(r->request_config, &auth_bearer_module);
+    if (!st || st->status != OK) {
+        return;
+    }
+    if (st->denied_scopes && st->denied_scopes->nelts) {
+        const char *scopes = apr_array_pstrcat(r->pool, st->denied_scopes, ' ');
+        mab_request_challenge(r, "insufficient_scope", NULL, scopes);
+        mab_request_log_denial(r, HTTP_FORBIDDEN, st, "insufficient scope",
+                               apr_pstrcat(r->pool, "requires ", scopes, NULL));
+    }
+    else if (st->denied_claim) {
+        mab_request_log_denial(r, HTTP_FORBIDDEN, st, "claim requirement not met",
+                               st->denied_claim);
+    }
+    else if (st->refused_rule) {
+        mab_request_log_denial(r, HTTP_FORBIDDEN, st, "token meets a negated requirement",
+                               st->refused_rule);
+    }
 }

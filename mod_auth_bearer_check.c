@@ -14,9 +14,8 @@
 
 #include "mab_fetch.h"
 #include "mab_keycache.h"
-#include "mod_auth_bearer.h"
-
-APLOG_USE_MODULE(auth_bearer);
+#include "mod_auth_bearer_check.h"
+#include "mod_auth_bearer_config.h"
 
 static int section_is_bearer(ap_conf_vector_t *sec, module *authn_core)
 {
@@ -127,7 +126,8 @@ void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp)
     walk_sections(main_server, ptemp, warn_missing);
 }
 
-/* --- issue 4: transport rule for key sources ------------------------------------------------- */
+/* --- transport rule for key sources ------------------------------------------------------------
+ */
 static int allow_insecure;
 
 static int refuse(server_rec *s, apr_pool_t *p, const char *directive, const char *url,
@@ -164,9 +164,9 @@ int mab_check_transport(server_rec *main_server, apr_pool_t *ptemp)
         ap_get_module_config(main_server->module_config, &auth_bearer_module);
     int i, rc = 0;
 
-    allow_insecure = sconf->allow_insecure == 1;
-    for (i = 0; mab_glue_keycache && i < mab_keycache_count(mab_glue_keycache); i++) {
-        struct mab_source_t *src = mab_keycache_at(mab_glue_keycache, i);
+    allow_insecure = sconf->allow_insecure == 1; /* unset is Off */
+    for (i = 0; mab_conf_keycache() && i < mab_keycache_count(mab_conf_keycache()); i++) {
+        struct mab_source_t *src = mab_keycache_at(mab_conf_keycache(), i);
         if (!mab_source_is_discovery(src) && mab_fetch_is_url(mab_source_uri(src))
             && refuse(main_server, ptemp, "AuthBearerJWKS", mab_source_uri(src), "") != 0) {
             rc = -1;

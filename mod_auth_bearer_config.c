@@ -1,11 +1,9 @@
-/* Directives and per-directory configuration merging. */
+/* Directives and per-directory configuration merging; the defaults of every setting. */
 #include <apr_file_io.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
-#include <httpd.h>
-#include <http_config.h>
 #include <http_core.h>
-#include <http_log.h>
 
 #include "mab_alg.h"
 #include "mab_claims.h"
@@ -14,7 +12,61 @@
 #include "mab_jws.h"
 #include "mab_keycache.h"
 #include "mab_tokencache.h"
-#include "mod_auth_bearer.h"
+#include "mab_verifier.h"
+#include "mod_auth_bearer_config.h"
+
+#define MAB_MIN_SECRET_BYTES 32 /* RFC 7518 §3.2: at least the HS256 hash size */
+/* After a failed fetch with no keys at all, the next try waits this long: a cold start
+ * with the issuer down answers 401 quickly instead of queueing on timeouts. */
+#define MAB_RETRY_INTERVAL 5
+
+/* Every default, in one place: what an unset (-1 / NULL) field means. */
+static const struct {
+    int skew, max_token_size, at_jwt, optional, allow_preflight, pass_token;
+    const char *user_claim;
+    long refresh_min, refresh_max, refetch_interval, fetch_timeout, cache_size, token_cache;
+    int allow_insecure;
+} defaults = {
+    .skew = 30,
+    .max_token_size = MAB_MAX_TOKEN_SIZE,
+    .at_jwt = 0,
+    .optional = 0,
+    .allow_preflight = 0,
+    .pass_token = 1,
+    .user_claim = "sub",
+    .refresh_min = 300,
+    .refresh_max = 86400,
+    .refetch_interval = 30,
+    .fetch_timeout = 5,
+    .cache_size = 256 * 1024,
+    .token_cache = MAB_TOKENCACHE_DEFAULT_ENTRIES,
+    .allow_insecure = 0,
+};
+
+#define SET_OR(v, d) ((v) != -1 ? (v) : (d))
+
+/* This configuration generation's key sources (created in pre_config). */
+static mab_keycache_t *keycache;
+
+void mab_conf_pre_config(apr_pool_t *pconf)
+{
+    keycache = mab_keycache_create(pconf);
+}
+
+mab_keycache_t *mab_conf_keycache(void)
+{
+    return keycache;
+}
+
+const mab_dir_conf_t *mab_dir_conf(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &auth_bearer_module);
+}
+
+const mab_srv_conf_t *mab_srv_conf(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &auth_bearer_module);
+}
 
 void *mab_create_dir_conf(apr_pool_t *p, char *dir)
 {
@@ -31,12 +83,31 @@ void *mab_create_dir_conf(apr_pool_t *p, char *dir)
     return conf;
 }
 
+static apr_array_header_t *append(apr_pool_t *p, apr_array_header_t *base, apr_array_header_t *add)
+{
+    if (base && add) {
+        return apr_array_append(p, base, add);
+    }
+    return add ? add : base;
+}
+
 void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const mab_dir_conf_t *base = basev, *add = addv;
     mab_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
 
     conf->issuer = add->issuer ? add->issuer : base->issuer;
+    /* the discovery source belongs to the issuer it was made for */
+    conf->discovery = add->issuer ? add->discovery : base->discovery;
+    if (add->jwks) {
+        conf->jwks_uri = add->jwks_uri;
+        conf->jwks = add->jwks;
+    }
+    else {
+        conf->jwks_uri = base->jwks_uri;
+        conf->jwks = base->jwks;
+    }
+    conf->secret = add->secret ? add->secret : base->secret;
     /* Audience and its "*" opt-out are one setting: whichever the inner scope set wins. */
     if (add->audiences || add->audience_any != -1) {
         conf->audiences = add->audiences;
@@ -46,24 +117,20 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->audiences = base->audiences;
         conf->audience_any = base->audience_any;
     }
-    if (add->jwks) {
-        conf->jwks_uri = add->jwks_uri;
-        conf->jwks = add->jwks;
-    }
-    else {
-        conf->jwks_uri = base->jwks_uri;
-        conf->jwks = base->jwks;
-    }
     conf->alg_mask = add->alg_mask ? add->alg_mask : base->alg_mask;
-    conf->secret = add->secret ? add->secret : base->secret;
-    conf->max_token_size = add->max_token_size != -1 ? add->max_token_size : base->max_token_size;
-    conf->at_jwt = add->at_jwt != -1 ? add->at_jwt : base->at_jwt;
-    conf->skew = add->skew != -1 ? add->skew : base->skew;
+    conf->max_token_size = SET_OR(add->max_token_size, base->max_token_size);
+    conf->at_jwt = SET_OR(add->at_jwt, base->at_jwt);
+    conf->skew = SET_OR(add->skew, base->skew);
     conf->user_claim = add->user_claim ? add->user_claim : base->user_claim;
-    mab_merge_handoff(p, conf, base, add);
-    /* the discovery source belongs to the issuer it was made for */
-    conf->discovery = add->issuer ? add->discovery : base->discovery;
-    conf->token_cache = add->token_cache != -1 ? add->token_cache : base->token_cache;
+    conf->scope_claim = add->scope_claim ? add->scope_claim : base->scope_claim;
+    conf->token_cache = SET_OR(add->token_cache, base->token_cache);
+    conf->optional = SET_OR(add->optional, base->optional);
+    conf->allow_preflight = SET_OR(add->allow_preflight, base->allow_preflight);
+    /* Inner sections add headers: a name configured outside is still removed inside. */
+    conf->claim_headers = append(p, base->claim_headers, add->claim_headers);
+    conf->claim_envs = append(p, base->claim_envs, add->claim_envs);
+    conf->payload_header = add->payload_header ? add->payload_header : base->payload_header;
+    conf->pass_token = SET_OR(add->pass_token, base->pass_token);
     return conf;
 }
 
@@ -80,6 +147,8 @@ void *mab_create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->token_cache = -1;
     return conf;
 }
+
+/* --- effective values ------------------------------------------------------------------------ */
 
 /* Without AuthBearerAlgorithms: every asymmetric algorithm, plus the HMAC ones a
  * configured secret is long enough for. HMAC never comes from a key set. */
@@ -104,7 +173,50 @@ unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf)
 
 apr_size_t mab_conf_max_token_size(const mab_dir_conf_t *conf)
 {
-    return conf->max_token_size > 0 ? (apr_size_t)conf->max_token_size : MAB_MAX_TOKEN_SIZE;
+    return (apr_size_t)(conf->max_token_size > 0 ? conf->max_token_size : defaults.max_token_size);
+}
+
+long mab_conf_skew(const mab_dir_conf_t *conf)
+{
+    return SET_OR(conf->skew, defaults.skew);
+}
+
+const char *mab_conf_user_claim(const mab_dir_conf_t *conf)
+{
+    return conf->user_claim ? conf->user_claim : defaults.user_claim;
+}
+
+int mab_conf_at_jwt(const mab_dir_conf_t *conf)
+{
+    return SET_OR(conf->at_jwt, defaults.at_jwt) == 1;
+}
+
+int mab_conf_optional(const mab_dir_conf_t *conf)
+{
+    return SET_OR(conf->optional, defaults.optional) == 1;
+}
+
+int mab_conf_allow_preflight(const mab_dir_conf_t *conf)
+{
+    return SET_OR(conf->allow_preflight, defaults.allow_preflight) == 1;
+}
+
+int mab_conf_pass_token(const mab_dir_conf_t *conf)
+{
+    return SET_OR(conf->pass_token, defaults.pass_token) != 0;
+}
+
+int mab_conf_uses_token_cache(const mab_dir_conf_t *conf)
+{
+    return conf->token_cache != 0;
+}
+
+struct mab_source_t *mab_conf_key_source(const mab_dir_conf_t *conf)
+{
+    if (conf->jwks) {
+        return conf->jwks;
+    }
+    return conf->secret ? NULL : conf->discovery;
 }
 
 const char *mab_conf_missing(const mab_dir_conf_t *conf)
@@ -121,6 +233,54 @@ const char *mab_conf_missing(const mab_dir_conf_t *conf)
     return NULL;
 }
 
+void mab_conf_policy(const mab_dir_conf_t *conf, mab_issuer_t *issuer, mab_policy_t *out)
+{
+    issuer->iss = conf->issuer;
+    issuer->keys = mab_conf_key_source(conf);
+    issuer->secret = conf->secret;
+    out->issuers = issuer;
+    out->nissuers = 1;
+    out->audiences = conf->audiences;
+    out->audience_any = conf->audience_any == 1;
+    out->alg_mask = mab_conf_alg_mask(conf);
+    out->max_token_size = mab_conf_max_token_size(conf);
+    out->access_token_jwt = mab_conf_at_jwt(conf);
+    out->skew = mab_conf_skew(conf);
+    out->user_claim = mab_conf_user_claim(conf);
+    out->use_cache = mab_conf_uses_token_cache(conf);
+}
+
+void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, mab_keycache_opts_t *out)
+{
+    out->slot_size = (apr_size_t)(sconf->cache_size > 0 ? sconf->cache_size : defaults.cache_size);
+    out->ca_file = sconf->ca_file;
+    out->allow_insecure = SET_OR(sconf->allow_insecure, defaults.allow_insecure) == 1;
+    out->fetch_timeout_ms = 1000 * SET_OR(sconf->fetch_timeout, defaults.fetch_timeout);
+    out->refresh_min_s = SET_OR(sconf->refresh_min, defaults.refresh_min);
+    out->refresh_max_s = SET_OR(sconf->refresh_max, defaults.refresh_max);
+    out->refetch_interval_s = SET_OR(sconf->refetch_interval, defaults.refetch_interval);
+    out->retry_interval_s = MAB_RETRY_INTERVAL;
+}
+
+long mab_srv_token_cache_entries(const mab_srv_conf_t *sconf)
+{
+    return SET_OR(sconf->token_cache, defaults.token_cache);
+}
+
+int mab_conf_same_header(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a == '_' ? '-' : (char)apr_tolower(*a);
+        char y = *b == '_' ? '-' : (char)apr_tolower(*b);
+        if (x != y) {
+            return 0;
+        }
+    }
+    return *a == *b;
+}
+
+/* --- directives --------------------------------------------------------------------------------
+ */
 /* A whole number in [min, max], or an error naming the directive and the unit. */
 static const char *number(cmd_parms *cmd, const char *arg, long min, long max, const char *unit,
                           long *out)
@@ -149,11 +309,11 @@ static const char *set_issuer(cmd_parms *cmd, void *dconf, const char *arg)
         return "AuthBearerIssuer needs the issuer's exact iss value";
     }
     conf->issuer = arg;
-    /* issue 4: a discovery source for every issuer URL named in the main configuration
-     * (shared memory is sized now); only those used without AuthBearerJWKS are fetched. */
-    if (mab_glue_keycache && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM
-        && mab_fetch_is_url(arg) && !ap_strchr_c(arg, '?') && !ap_strchr_c(arg, '#')) {
-        conf->discovery = mab_keycache_discovery(mab_glue_keycache, arg);
+    /* A discovery source for every issuer URL named in the main configuration (shared
+     * memory is sized now); only those used without AuthBearerJWKS are fetched. */
+    if (keycache && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM && mab_fetch_is_url(arg)
+        && !ap_strchr_c(arg, '?') && !ap_strchr_c(arg, '#')) {
+        conf->discovery = mab_keycache_discovery(keycache, arg);
     }
     return NULL;
 }
@@ -200,11 +360,11 @@ static const char *set_jwks(cmd_parms *cmd, void *dconf, const char *arg)
             return apr_psprintf(cmd->pool, "AuthBearerJWKS: invalid file path '%s'", arg);
         }
     }
-    if (!mab_glue_keycache) {
+    if (!keycache) {
         return "AuthBearerJWKS: module not initialised (is it loaded with LoadModule?)";
     }
     conf->jwks_uri = uri;
-    conf->jwks = mab_keycache_source(mab_glue_keycache, uri);
+    conf->jwks = mab_keycache_source(keycache, uri);
     return NULL;
 }
 
@@ -334,8 +494,8 @@ static const char *set_claim_name(cmd_parms *cmd, void *dconf, const char *arg)
 
 /* AuthBearerClaimHeader / AuthBearerClaimEnv: a validated claim and the header or variable
  * that carries it (name_error: what is wrong with that name, or NULL). */
-const char *mab_conf_claim_map(cmd_parms *cmd, apr_array_header_t **list, const char *claim,
-                               const char *name, const char *name_error)
+static const char *claim_map(cmd_parms *cmd, apr_array_header_t **list, const char *claim,
+                             const char *name, const char *name_error)
 {
     const char *why = NULL;
     mab_claim_map_t *m;
@@ -396,15 +556,103 @@ static const char *set_fetch_timeout(cmd_parms *cmd, void *dconf, const char *ar
     return err ? err : seconds(cmd, arg, 1, 300, &conf->fetch_timeout);
 }
 
-/* --- issue 4: JWKS lifecycle ------------------------------------------------------------------ */
-struct mab_source_t *mab_conf_key_source(const mab_dir_conf_t *conf)
+/* --- hand-off: claim headers and variables ---------------------------------------------------- */
+/* Headers a claim must never overwrite: message framing, routing and credentials. */
+static const char *const reserved_headers[] = {"Authorization",
+                                               "Proxy-Authorization",
+                                               "Host",
+                                               "Content-Length",
+                                               "Content-Type",
+                                               "Transfer-Encoding",
+                                               "Connection",
+                                               "Keep-Alive",
+                                               "TE",
+                                               "Trailer",
+                                               "Upgrade",
+                                               "Expect",
+                                               "Cookie",
+                                               "Forwarded",
+                                               "X-Forwarded-For",
+                                               "X-Forwarded-Host",
+                                               "X-Forwarded-Server"};
+
+/* An RFC 9110 field name (a token) without '_': many proxies and CGI-style gateways drop
+ * or rewrite underscores, and "X_User" would become the same HTTP_X_USER as "X-User". */
+static const char *header_name_error(apr_pool_t *p, const char *name)
 {
-    if (conf->jwks) {
-        return conf->jwks;
+    const char *c;
+    size_t i;
+
+    if (!*name) {
+        return "empty header name";
     }
-    return conf->secret ? NULL : conf->discovery;
+    for (c = name; *c; c++) {
+        if (*c == '_') {
+            return apr_psprintf(p, "header name '%s' contains '_' (use '-')", name);
+        }
+        if (!apr_isalnum(*c) && !ap_strchr_c("!#$%&'*+-.^`|~", *c)) {
+            return apr_psprintf(p, "'%s' is not a valid header name", name);
+        }
+    }
+    for (i = 0; i < sizeof(reserved_headers) / sizeof(reserved_headers[0]); i++) {
+        if (strcasecmp(name, reserved_headers[i]) == 0) {
+            return apr_psprintf(p, "header %s is reserved and cannot carry a claim", name);
+        }
+    }
+    return NULL;
 }
 
+static const char *set_claim_header(cmd_parms *cmd, void *dconf, const char *claim,
+                                    const char *header)
+{
+    mab_dir_conf_t *conf = dconf;
+
+    return claim_map(cmd, &conf->claim_headers, claim, header,
+                     header_name_error(cmd->temp_pool, header));
+}
+
+static const char *set_payload_header(cmd_parms *cmd, void *dconf, const char *header)
+{
+    mab_dir_conf_t *conf = dconf;
+    const char *why = header_name_error(cmd->temp_pool, header);
+
+    if (why) {
+        return apr_pstrcat(cmd->pool, "AuthBearerPayloadHeader: ", why, NULL);
+    }
+    conf->payload_header = header;
+    return NULL;
+}
+
+/* A portable environment variable name that does not shadow what httpd or this module
+ * already sets: REMOTE_USER, AUTH_TYPE, the HTTP_* request headers, BEARER_CLAIM*. */
+static const char *env_name_error(apr_pool_t *p, const char *name)
+{
+    const char *c;
+
+    if (!*name || apr_isdigit(*name)) {
+        return apr_psprintf(p, "'%s' is not a variable name", name);
+    }
+    for (c = name; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '_') {
+            return apr_psprintf(p, "'%s' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", name);
+        }
+    }
+    if (strcmp(name, "REMOTE_USER") == 0 || strcmp(name, "AUTH_TYPE") == 0
+        || strncmp(name, "HTTP_", 5) == 0 || strncmp(name, "BEARER_CLAIM", 12) == 0) {
+        return apr_psprintf(p, "%s is set by httpd or by the module itself", name);
+    }
+    return NULL;
+}
+
+static const char *set_claim_env(cmd_parms *cmd, void *dconf, const char *claim, const char *name)
+{
+    mab_dir_conf_t *conf = dconf;
+
+    return claim_map(cmd, &conf->claim_envs, claim, name, env_name_error(cmd->temp_pool, name));
+}
+
+/* --- server-wide: key sets and the token cache --------------------------------------------------
+ */
 /* Bytes with an optional K or M suffix, 4K to 64M. */
 static const char *set_cache_size(cmd_parms *cmd, void *dconf, const char *arg)
 {
@@ -465,7 +713,7 @@ static const char *set_allow_insecure(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
-/* issue 6: outside any section, the size of each process's verified-token cache (0 turns
+/* Outside any section, the size of each process's verified-token cache (0 turns
  * it off everywhere); inside one, only 0, which keeps that location out of the cache. */
 static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
 {
@@ -490,7 +738,7 @@ static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
 }
 
 const command_rec mab_cmds[] = {
-    /* issue 4: JWKS lifecycle */
+    /* key sets (server-wide) */
     AP_INIT_TAKE1("AuthBearerCacheSize", set_cache_size, NULL, RSRC_CONF,
                   "shared memory per key source for its JWKS: bytes, or a number with K or M "
                   "(default 256K)"),
@@ -500,7 +748,6 @@ const command_rec mab_cmds[] = {
     AP_INIT_FLAG("AuthBearerAllowInsecureHTTP", set_allow_insecure, NULL, RSRC_CONF,
                  "On: allow plain http:// key sources to hosts that are not loopback (default "
                  "Off)"),
-    /* end issue 4 */
     AP_INIT_TAKE2("AuthBearerJWKSRefresh", set_refresh, NULL, RSRC_CONF,
                   "bounds in seconds on how long a key set is used (default 300 86400; "
                   "Cache-Control max-age within them, 3600 without one)"),
@@ -530,13 +777,13 @@ const command_rec mab_cmds[] = {
                   (void *)APR_OFFSETOF(mab_dir_conf_t, user_claim), OR_AUTHCFG,
                   "the claim that becomes REMOTE_USER (default sub)"),
     /* hand-off to CGI and proxied applications */
-    AP_INIT_TAKE2("AuthBearerClaimHeader", mab_set_claim_header, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE2("AuthBearerClaimHeader", set_claim_header, NULL, OR_AUTHCFG,
                   "a claim (name, or /JSON/Pointer) and the request header that carries it to "
                   "the application; client-sent copies are always removed (repeatable)"),
-    AP_INIT_TAKE2("AuthBearerClaimEnv", mab_set_claim_env, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE2("AuthBearerClaimEnv", set_claim_env, NULL, OR_AUTHCFG,
                   "a claim (name, or /JSON/Pointer) and the environment variable that carries "
                   "it to CGI/SSI (repeatable)"),
-    AP_INIT_TAKE1("AuthBearerPayloadHeader", mab_set_payload_header, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("AuthBearerPayloadHeader", set_payload_header, NULL, OR_AUTHCFG,
                   "request header that carries the whole verified payload, base64url JSON"),
     AP_INIT_FLAG("AuthBearerPassToken", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(mab_dir_conf_t, pass_token), OR_AUTHCFG,
@@ -551,7 +798,7 @@ const command_rec mab_cmds[] = {
     AP_INIT_TAKE1("AuthBearerScopeClaim", set_claim_name,
                   (void *)APR_OFFSETOF(mab_dir_conf_t, scope_claim), OR_AUTHCFG,
                   "the one claim Require scope reads (default: scope, scp and permissions)"),
-    /* issue 6 */
+    /* verified-token cache */
     AP_INIT_TAKE1("AuthBearerTokenCache", set_token_cache, NULL, RSRC_CONF | ACCESS_CONF,
                   "verified tokens each process remembers (default 4096; 0 off); in a "
                   "section, 0 keeps that location out of the cache"),

@@ -10,12 +10,8 @@
  * differ), right before the verified values are set: nothing that reaches a handler (CGI,
  * mod_proxy) can carry a client's copy, whether the request was authenticated, anonymous,
  * or under a public section of the same configuration. */
-#include <apr_lib.h>
 #include <apr_strings.h>
-#include <httpd.h>
-#include <http_config.h>
 #include <http_core.h>
-#include <http_log.h>
 #include <http_request.h>
 
 #include <jansson.h>
@@ -23,121 +19,20 @@
 #include "mab_b64.h"
 #include "mab_claims.h"
 #include "mab_exports.h"
-#include "mod_auth_bearer.h"
-
-#ifdef APLOG_USE_MODULE
-APLOG_USE_MODULE(auth_bearer);
-#endif
-
-/* Headers a claim must never overwrite: message framing, routing and credentials. */
-static const char *const reserved_headers[] = {"Authorization",
-                                               "Proxy-Authorization",
-                                               "Host",
-                                               "Content-Length",
-                                               "Content-Type",
-                                               "Transfer-Encoding",
-                                               "Connection",
-                                               "Keep-Alive",
-                                               "TE",
-                                               "Trailer",
-                                               "Upgrade",
-                                               "Expect",
-                                               "Cookie",
-                                               "Forwarded",
-                                               "X-Forwarded-For",
-                                               "X-Forwarded-Host",
-                                               "X-Forwarded-Server"};
-
-/* An RFC 9110 field name (a token) without '_': many proxies and CGI-style gateways drop
- * or rewrite underscores, and "X_User" would become the same HTTP_X_USER as "X-User". */
-static const char *header_name_error(apr_pool_t *p, const char *name)
-{
-    const char *c;
-    size_t i;
-
-    if (!*name) {
-        return "empty header name";
-    }
-    for (c = name; *c; c++) {
-        if (*c == '_') {
-            return apr_psprintf(p, "header name '%s' contains '_' (use '-')", name);
-        }
-        if (!apr_isalnum(*c) && !ap_strchr_c("!#$%&'*+-.^`|~", *c)) {
-            return apr_psprintf(p, "'%s' is not a valid header name", name);
-        }
-    }
-    for (i = 0; i < sizeof(reserved_headers) / sizeof(reserved_headers[0]); i++) {
-        if (strcasecmp(name, reserved_headers[i]) == 0) {
-            return apr_psprintf(p, "header %s is reserved and cannot carry a claim", name);
-        }
-    }
-    return NULL;
-}
-
-const char *mab_set_claim_header(cmd_parms *cmd, void *dconf, const char *claim, const char *header)
-{
-    mab_dir_conf_t *conf = dconf;
-
-    return mab_conf_claim_map(cmd, &conf->claim_headers, claim, header,
-                              header_name_error(cmd->temp_pool, header));
-}
-
-const char *mab_set_payload_header(cmd_parms *cmd, void *dconf, const char *header)
-{
-    mab_dir_conf_t *conf = dconf;
-    const char *why = header_name_error(cmd->temp_pool, header);
-
-    if (why) {
-        return apr_pstrcat(cmd->pool, "AuthBearerPayloadHeader: ", why, NULL);
-    }
-    conf->payload_header = header;
-    return NULL;
-}
-
-static apr_array_header_t *append(apr_pool_t *p, apr_array_header_t *base, apr_array_header_t *add)
-{
-    if (base && add) {
-        return apr_array_append(p, base, add);
-    }
-    return add ? add : base;
-}
-
-void mab_merge_handoff(apr_pool_t *p, mab_dir_conf_t *conf, const mab_dir_conf_t *base,
-                       const mab_dir_conf_t *add)
-{
-    /* Inner sections add headers: a name configured outside is still removed inside. */
-    conf->claim_headers = append(p, base->claim_headers, add->claim_headers);
-    conf->claim_envs = append(p, base->claim_envs, add->claim_envs);
-    conf->payload_header = add->payload_header ? add->payload_header : base->payload_header;
-    conf->pass_token = add->pass_token != -1 ? add->pass_token : base->pass_token;
-    conf->optional = add->optional != -1 ? add->optional : base->optional;
-    conf->allow_preflight =
-        add->allow_preflight != -1 ? add->allow_preflight : base->allow_preflight;
-    conf->scope_claim = add->scope_claim ? add->scope_claim : base->scope_claim;
-}
-
-/* Header names compare case-insensitively, and '_' equals '-' (see header_name_error). */
-static int same_header(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        char x = *a == '_' ? '-' : (char)apr_tolower(*a);
-        char y = *b == '_' ? '-' : (char)apr_tolower(*b);
-        if (x != y) {
-            return 0;
-        }
-    }
-    return *a == *b;
-}
+#include "mod_auth_bearer_config.h"
+#include "mod_auth_bearer_handoff.h"
+#include "mod_auth_bearer_request.h"
 
 static int is_configured(const mab_dir_conf_t *conf, const char *name)
 {
     int i;
 
-    if (conf->payload_header && same_header(conf->payload_header, name)) {
+    if (conf->payload_header && mab_conf_same_header(conf->payload_header, name)) {
         return 1;
     }
     for (i = 0; conf->claim_headers && i < conf->claim_headers->nelts; i++) {
-        if (same_header(APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_map_t).name, name)) {
+        if (mab_conf_same_header(APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_map_t).name,
+                                 name)) {
             return 1;
         }
     }
@@ -185,33 +80,9 @@ static void strip_client_copies(request_rec *r, const mab_dir_conf_t *conf, int 
     }
 }
 
-static int strip_early(request_rec *r)
+void mab_handoff_scrub(request_rec *r)
 {
-    strip_client_copies(r, ap_get_module_config(r->per_dir_config, &auth_bearer_module),
-                        r->prev == NULL);
-    return DECLINED;
-}
-
-/* This request's verification, or the one it inherited: httpd skips authentication for a
- * subrequest or internal redirect whose configuration is the same as its parent's. */
-static const mab_req_t *state_of(const request_rec *r)
-{
-    while (r) {
-        const mab_req_t *st = ap_get_module_config(r->request_config, &auth_bearer_module);
-        if (st) {
-            return st;
-        }
-        if (r->prev && r->prev->per_dir_config == r->per_dir_config) {
-            r = r->prev;
-        }
-        else if (r->main && r->main->per_dir_config == r->per_dir_config) {
-            r = r->main;
-        }
-        else {
-            return NULL;
-        }
-    }
-    return NULL;
+    strip_client_copies(r, mab_dir_conf(r), r->prev == NULL);
 }
 
 /* Header values cannot hold CR, LF or other controls (tab is fine): such a claim is not
@@ -227,19 +98,19 @@ static int header_safe(const char *v)
     return 1;
 }
 
-static void set_claim_headers(request_rec *r, const mab_dir_conf_t *conf, const mab_req_t *st)
+static void set_claim_headers(request_rec *r, const mab_dir_conf_t *conf, const mab_verdict_t *v)
 {
     int i;
 
     for (i = 0; conf->claim_headers && i < conf->claim_headers->nelts; i++) {
         const mab_claim_map_t *h = &APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_map_t);
-        const json_t *v = mab_claims_lookup(st->claims, h->claim);
+        const json_t *c = mab_claims_lookup(v->claims, h->claim);
         const char *text;
 
-        if (!v || json_is_null(v)) {
+        if (!c || json_is_null(c)) {
             continue;
         }
-        text = mab_claims_env_value(r->pool, v);
+        text = mab_claims_env_value(r->pool, c);
         /* No NUL can hide in a string: payloads with \u0000 are refused when parsed. */
         if (!header_safe(text)) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
@@ -253,45 +124,34 @@ static void set_claim_headers(request_rec *r, const mab_dir_conf_t *conf, const 
     }
     if (conf->payload_header) {
         apr_table_setn(r->headers_in, conf->payload_header,
-                       mab_b64url_encode(r->pool, (const unsigned char *)st->exports->claims_json,
-                                         st->exports->claims_json_len));
+                       mab_b64url_encode(r->pool, (const unsigned char *)v->exports->claims_json,
+                                         v->exports->claims_json_len));
     }
 }
 
-static int forward_identity(request_rec *r)
+void mab_handoff_forward(request_rec *r)
 {
-    const mab_dir_conf_t *conf = ap_get_module_config(r->per_dir_config, &auth_bearer_module);
+    const mab_dir_conf_t *conf = mab_dir_conf(r);
     const mab_req_t *st;
 
     strip_client_copies(r, conf, 0);
     if (!conf->claim_headers && !conf->payload_header) {
-        return DECLINED;
+        return;
     }
-    st = state_of(r);
+    st = mab_request_state(r);
     /* Only a request this module authenticated: not an anonymous one, nor one that
      * another Require line (ip, all granted) let through without authentication. */
-    if (!st || st->status != OK || !r->user || !st->user || strcmp(r->user, st->user) != 0) {
-        return DECLINED;
+    if (!st || st->status != OK || !r->user || !st->v.user || strcmp(r->user, st->v.user) != 0) {
+        return;
     }
-    set_claim_headers(r, conf, st);
-    return DECLINED;
+    set_claim_headers(r, conf, &st->v);
 }
 
 /* Last of all fixups, so that modules that make subrequests in fixups (mod_dir's index
  * lookup) still authenticate them with the token. */
-static int withhold_token(request_rec *r)
+void mab_handoff_withhold_token(request_rec *r)
 {
-    const mab_dir_conf_t *conf = ap_get_module_config(r->per_dir_config, &auth_bearer_module);
-
-    if (conf->pass_token == 0) {
+    if (!mab_conf_pass_token(mab_dir_conf(r))) {
         apr_table_unset(r->headers_in, "Authorization");
     }
-    return DECLINED;
-}
-
-void mab_register_handoff_hooks(apr_pool_t *p)
-{
-    ap_hook_header_parser(strip_early, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_fixups(forward_identity, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_fixups(withhold_token, NULL, NULL, APR_HOOK_REALLY_LAST);
 }

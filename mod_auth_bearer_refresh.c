@@ -11,9 +11,7 @@
 #include <mod_watchdog.h>
 
 #include "mab_keycache.h"
-#include "mod_auth_bearer.h"
-
-APLOG_USE_MODULE(auth_bearer);
+#include "mod_auth_bearer_refresh.h"
 
 #define MAB_WATCHDOG_NAME "auth-bearer-jwks"
 

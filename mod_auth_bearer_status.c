@@ -10,7 +10,8 @@
 #include <jansson.h>
 
 #include "mab_keycache.h"
-#include "mod_auth_bearer.h"
+#include "mod_auth_bearer_config.h"
+#include "mod_auth_bearer_status.h"
 
 #define MAB_STATUS_HANDLER "auth-bearer-status"
 
@@ -136,7 +137,7 @@ static void send_html(request_rec *r, mab_keycache_t *kc)
     ap_rputs("</body></html>\n", r);
 }
 
-static int status_handler(request_rec *r)
+int mab_status_handler(request_rec *r)
 {
     if (!r->handler || strcmp(r->handler, MAB_STATUS_HANDLER) != 0) {
         return DECLINED;
@@ -146,15 +147,10 @@ static int status_handler(request_rec *r)
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (wants_json(r)) {
-        send_json(r, mab_glue_keycache);
+        send_json(r, mab_conf_keycache());
     }
     else {
-        send_html(r, mab_glue_keycache);
+        send_html(r, mab_conf_keycache());
     }
     return OK;
-}
-
-void mab_register_status_handler(void)
-{
-    ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

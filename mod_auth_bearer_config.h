@@ -1,0 +1,100 @@
+#ifndef MOD_AUTH_BEARER_CONFIG_H
+#define MOD_AUTH_BEARER_CONFIG_H
+
+/* Directives, their merging down the URL space, and the one place defaults are resolved:
+ * every field is "unset" (-1 or NULL) until a directive sets it, and the accessors below
+ * give the effective value, so no caller repeats a fallback. */
+#include "mod_auth_bearer_private.h"
+
+struct mab_key_t;
+struct mab_keycache_t;
+struct mab_keycache_opts_t;
+struct mab_issuer_t;
+struct mab_policy_t;
+struct mab_source_t;
+
+/* Server-wide; only the main server's are used (the key cache is global). */
+typedef struct {
+    /* key sets: refresh, fetch, shared memory, transport */
+    long refresh_min, refresh_max;
+    long refetch_interval;
+    long fetch_timeout;
+    long cache_size;     /* AuthBearerCacheSize, bytes per key source */
+    const char *ca_file; /* AuthBearerCAFile; NULL = system store */
+    int allow_insecure;  /* AuthBearerAllowInsecureHTTP */
+    /* verified tokens */
+    long token_cache; /* AuthBearerTokenCache entries per process, 0 off */
+} mab_srv_conf_t;
+
+typedef struct {
+    /* Whose tokens, and the keys that verify them. */
+    const char *issuer;
+    struct mab_source_t *discovery; /* the issuer's metadata names its key set */
+    const char *jwks_uri;
+    struct mab_source_t *jwks;
+    struct mab_key_t *secret; /* AuthBearerSharedSecret, for HS256/384/512 */
+    /* What a token must be. */
+    apr_array_header_t *audiences; /* const char *; NULL = unset */
+    int audience_any;              /* AuthBearerAudience * */
+    unsigned alg_mask;             /* 0 = unset */
+    int max_token_size;
+    int at_jwt; /* AuthBearerTokenType at+jwt */
+    int skew;
+    const char *user_claim;
+    const char *scope_claim; /* NULL = scope, scp and permissions */
+    int token_cache;         /* AuthBearerTokenCache 0 in a section: not used here */
+    /* Which requests pass without one. */
+    int optional;        /* AuthBearerOptional */
+    int allow_preflight; /* AuthBearerAllowPreflight */
+    /* Hand-off to the application: inner sections add to outer ones. */
+    apr_array_header_t *claim_headers; /* mab_claim_map_t */
+    apr_array_header_t *claim_envs;    /* mab_claim_map_t */
+    const char *payload_header;
+    int pass_token; /* AuthBearerPassToken */
+} mab_dir_conf_t;
+
+/* One AuthBearerClaimHeader or AuthBearerClaimEnv: the claim (a name or a JSON Pointer) and
+ * the request header or environment variable that carries it. */
+typedef struct {
+    const char *claim;
+    const char *name;
+} mab_claim_map_t;
+
+extern const command_rec mab_cmds[];
+
+void *mab_create_dir_conf(apr_pool_t *p, char *dir);
+void *mab_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+void *mab_create_srv_conf(apr_pool_t *p, server_rec *s);
+
+/* pre_config: a new configuration generation registers its key sources in a new cache. */
+void mab_conf_pre_config(apr_pool_t *pconf);
+struct mab_keycache_t *mab_conf_keycache(void);
+
+const mab_dir_conf_t *mab_dir_conf(const request_rec *r);
+const mab_srv_conf_t *mab_srv_conf(const server_rec *s);
+
+/* Effective values. */
+unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf);
+apr_size_t mab_conf_max_token_size(const mab_dir_conf_t *conf);
+long mab_conf_skew(const mab_dir_conf_t *conf);
+const char *mab_conf_user_claim(const mab_dir_conf_t *conf);
+int mab_conf_at_jwt(const mab_dir_conf_t *conf);
+int mab_conf_optional(const mab_dir_conf_t *conf);
+int mab_conf_allow_preflight(const mab_dir_conf_t *conf);
+int mab_conf_pass_token(const mab_dir_conf_t *conf);
+int mab_conf_uses_token_cache(const mab_dir_conf_t *conf);
+/* AuthBearerJWKS, or the issuer's discovered key set when neither it nor a secret is set. */
+struct mab_source_t *mab_conf_key_source(const mab_dir_conf_t *conf);
+/* The directive a Bearer section still needs (issuer, audience, a key source), or NULL. */
+const char *mab_conf_missing(const mab_dir_conf_t *conf);
+/* The verifier's policy for a complete section; `issuer` is the storage for its issuer. */
+void mab_conf_policy(const mab_dir_conf_t *conf, struct mab_issuer_t *issuer,
+                     struct mab_policy_t *out);
+
+void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, struct mab_keycache_opts_t *out);
+long mab_srv_token_cache_entries(const mab_srv_conf_t *sconf);
+
+/* Header names compare case-insensitively, and '_' equals '-' (CGI maps both to '_'). */
+int mab_conf_same_header(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,247 @@
+/* A request's verification: httpd state in (the credential header, the query, the time,
+ * the merged section's policy), the core verifier's verdict out, mapped to an HTTP status,
+ * a challenge and a log line. No rule about tokens lives here. */
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+#include <jansson.h>
+
+#include "mab_credential.h"
+#include "mab_tokencache.h"
+#include "mod_auth_bearer_config.h"
+#include "mod_auth_bearer_export.h"
+#include "mod_auth_bearer_request.h"
+
+/* This process's stores: the configuration's key cache, and its own token cache. */
+static mab_verifier_t verifier;
+
+void mab_request_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    long entries = mab_srv_token_cache_entries(mab_srv_conf(s));
+
+    verifier.keys = mab_conf_keycache();
+    verifier.tokens = NULL;
+    if (entries > 0) {
+        verifier.tokens = mab_tokencache_create(pchild, (unsigned)entries);
+        if (!verifier.tokens) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         "MAB00008: cannot create the token cache: every token is verified");
+        }
+    }
+}
+
+int mab_request_is_bearer(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+
+    return type && strcasecmp(type, MAB_AUTH_TYPE) == 0;
+}
+
+/* The verdict's reason as the response status. */
+static int status_of(mab_err_e err)
+{
+    const char *code = mab_err_rfc6750(err);
+
+    if (err == MAB_OK) {
+        return OK;
+    }
+    if (mab_err_is_internal(err)) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return code && strcmp(code, "invalid_request") == 0 ? HTTP_BAD_REQUEST : HTTP_UNAUTHORIZED;
+}
+
+static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
+{
+    const char *missing = mab_conf_missing(conf), *detail = NULL, *authz;
+    mab_credential_t cred;
+    mab_policy_t policy;
+    mab_err_e err;
+
+    if (missing) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "MAB00010: %s is not configured for %s: AuthType Bearer refuses every "
+                      "request until it is set",
+                      missing, r->uri);
+        st->v.err = MAB_ERR_CONFIG;
+        st->v.detail = missing;
+        st->status = HTTP_INTERNAL_SERVER_ERROR;
+        return;
+    }
+    authz = apr_table_get(r->headers_in, (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authorization"
+                                                                         : "Authorization");
+    err = mab_credential_parse(authz, r->args, 0, &cred, &detail);
+    if (err != MAB_OK) {
+        st->v.err = err;
+        st->v.detail = detail;
+    }
+    else {
+        mab_conf_policy(conf, &st->issuer, &policy);
+        mab_verify(&verifier, &policy, &cred, (long long)apr_time_sec(r->request_time), r->pool,
+                   &st->v);
+        if (st->v.cached) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "MAB00110: token %s: signature verified earlier", st->v.fingerprint);
+        }
+    }
+    st->status = status_of(st->v.err);
+}
+
+mab_req_t *mab_request_verify(request_rec *r)
+{
+    mab_req_t *st = ap_get_module_config(r->request_config, &auth_bearer_module);
+
+    if (st) {
+        return st;
+    }
+    if (!mab_request_is_bearer(r)) {
+        return NULL;
+    }
+    st = apr_pcalloc(r->pool, sizeof(*st));
+    ap_set_module_config(r->request_config, &auth_bearer_module, st);
+    verify(r, st, mab_dir_conf(r));
+    return st;
+}
+
+const mab_req_t *mab_request_state(const request_rec *r)
+{
+    while (r) {
+        const mab_req_t *st = ap_get_module_config(r->request_config, &auth_bearer_module);
+        if (st) {
+            return st;
+        }
+        if (r->prev && r->prev->per_dir_config == r->per_dir_config) {
+            r = r->prev;
+        }
+        else if (r->main && r->main->per_dir_config == r->per_dir_config) {
+            r = r->main;
+        }
+        else {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+int mab_request_no_token(const mab_req_t *st)
+{
+    return st->v.err == MAB_ERR_NO_CREDENTIAL || st->v.err == MAB_ERR_OTHER_SCHEME;
+}
+
+int mab_request_anonymous(request_rec *r, mab_req_t *st)
+{
+    if (!mab_conf_optional(mab_dir_conf(r)) || !mab_request_no_token(st) || st->token_needed) {
+        return 0;
+    }
+    st->anonymous = 1;
+    r->user = (char *)"";
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "MAB00401: no bearer token: anonymous (AuthBearerOptional On)");
+    return 1;
+}
+
+/* A quoted-string for WWW-Authenticate: backslash-escape '"' and '\'. */
+static const char *quote(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 0;
+    const char *c;
+    char *out, *o;
+
+    for (c = s; *c; c++) {
+        n += (*c == '"' || *c == '\\') ? 2 : 1;
+    }
+    o = out = apr_palloc(p, n + 3);
+    *o++ = '"';
+    for (c = s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *o++ = '\\';
+        }
+        *o++ = *c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+void mab_request_challenge(request_rec *r, const char *error, const char *description,
+                           const char *scope)
+{
+    const char *realm = ap_auth_name(r);
+    const char *v = MAB_AUTH_TYPE;
+    const char *sep = " ";
+
+    if (realm) {
+        v = apr_pstrcat(r->pool, v, " realm=", quote(r->pool, realm), NULL);
+        sep = ", ";
+    }
+    if (error) {
+        v = apr_pstrcat(r->pool, v, sep, "error=", quote(r->pool, error), NULL);
+        sep = ", ";
+        if (description) {
+            v = apr_pstrcat(r->pool, v, sep, "error_description=", quote(r->pool, description),
+                            NULL);
+        }
+        if (scope) {
+            v = apr_pstrcat(r->pool, v, sep, "scope=", quote(r->pool, scope), NULL);
+        }
+    }
+    apr_table_setn(r->err_headers_out,
+                   (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate", v);
+}
+
+/* Token-supplied text (kid, alg, iss) is attacker-chosen: bounded and escaped. */
+static const char *loggable(request_rec *r, const char *s)
+{
+    if (!s) {
+        return "-";
+    }
+    if (strlen(s) > 64) {
+        s = apr_pstrcat(r->pool, apr_pstrndup(r->pool, s, 64), "...", NULL);
+    }
+    return ap_escape_logitem(r->pool, s);
+}
+
+/* The sub of a token whose signature verified (claims are parsed only after that), even
+ * when a later check failed: an admin can tell whose token it was. */
+static const char *denial_sub(const mab_req_t *st)
+{
+    json_t *v = st && st->v.claims ? json_object_get(st->v.claims, "sub") : NULL;
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+void mab_request_log_denial(request_rec *r, int status, const mab_req_t *st, const char *reason,
+                            const char *detail)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "MAB00100: denied %d %s: %s%s%s (kid=%s, alg=%s, iss=%s, sub=%s, token=%s)",
+                  status, ap_escape_logitem(r->pool, r->uri), reason, detail ? ": " : "",
+                  detail ? ap_escape_logitem(r->pool, detail) : "",
+                  loggable(r, st ? st->v.kid : NULL), loggable(r, st ? st->v.alg : NULL),
+                  loggable(r, st ? st->v.iss : NULL), loggable(r, denial_sub(st)),
+                  st && st->v.fingerprint ? st->v.fingerprint : "-");
+}
+
+int mab_request_authn_result(request_rec *r, const mab_req_t *st)
+{
+    const char *code, *description;
+
+    if (st->status == OK) {
+        r->user = (char *)st->v.user;
+        r->ap_auth_type = (char *)MAB_AUTH_TYPE;
+        mab_export_env(r, &st->v);
+        return OK;
+    }
+    /* Without an RFC 6750 code (no token, another scheme, a server-side failure) the reason
+     * is the log's, not the client's. */
+    code = mab_err_rfc6750(st->v.err);
+    description = code ? mab_err_desc(st->v.err) : NULL;
+    if (st->status != HTTP_INTERNAL_SERVER_ERROR) {
+        mab_request_challenge(r, code, description, NULL);
+    }
+    mab_request_log_denial(r, st->status, st, description ? description : st->v.detail,
+                           description ? st->v.detail : NULL);
+    return st->status;
+}
