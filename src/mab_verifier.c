@@ -88,7 +88,9 @@ mab_hit_rule_e mab_verifier_hit_rule(const mab_policy_t *policy, const mab_issue
 static int admit_hit(const mab_verifier_t *v, const mab_policy_t *policy,
                      const mab_tokencache_hit_t *hit, long long now, apr_pool_t *pool)
 {
-    const mab_issuer_t *issuer = mab_policy_issuer(policy, string_claim(hit->claims, "iss"));
+    /* With one issuer the claims check compares iss; only several need it to choose. */
+    const mab_issuer_t *issuer =
+        mab_policy_issuer(policy, policy->nissuers > 1 ? string_claim(hit->claims, "iss") : NULL);
     const char *kerr = NULL;
     unsigned gen = 0;
     mab_hit_rule_e rule;
