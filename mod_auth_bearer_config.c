@@ -96,6 +96,13 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     const mab_dir_conf_t *base = basev, *add = addv;
     mab_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
 
+    /* Issuer and key source are one unit: a section that names another issuer never
+     * inherits the outer issuer's key set or secret (its tokens would be verified with
+     * another issuer's keys); without a key source of its own it uses its issuer's
+     * discovery, or has none (a startup error). */
+    int new_issuer = add->issuer && (!base->issuer || strcmp(add->issuer, base->issuer) != 0);
+    const mab_dir_conf_t *keys = new_issuer ? add : base;
+
     conf->issuer = add->issuer ? add->issuer : base->issuer;
     /* the discovery source belongs to the issuer it was made for */
     conf->discovery = add->issuer ? add->discovery : base->discovery;
@@ -104,10 +111,10 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->jwks = add->jwks;
     }
     else {
-        conf->jwks_uri = base->jwks_uri;
-        conf->jwks = base->jwks;
+        conf->jwks_uri = keys->jwks_uri;
+        conf->jwks = keys->jwks;
     }
-    conf->secret = add->secret ? add->secret : base->secret;
+    conf->secret = add->secret ? add->secret : keys->secret;
     /* Audience and its "*" opt-out are one setting: whichever the inner scope set wins. */
     if (add->audiences || add->audience_any != -1) {
         conf->audiences = add->audiences;
@@ -343,6 +350,21 @@ static const char *add_audience(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* RFC 3986 scheme ":" at the start: "htps://x", "file:///x", "ftp:x". A file path never
+ * has one here (httpd runs on POSIX systems; no drive letters). */
+static int has_scheme(const char *s)
+{
+    const char *c = s;
+
+    if (!apr_isalpha(*c)) {
+        return 0;
+    }
+    while (apr_isalnum(*c) || *c == '+' || *c == '-' || *c == '.') {
+        c++;
+    }
+    return *c == ':';
+}
+
 static const char *set_jwks(cmd_parms *cmd, void *dconf, const char *arg)
 {
     mab_dir_conf_t *conf = dconf;
@@ -352,8 +374,12 @@ static const char *set_jwks(cmd_parms *cmd, void *dconf, const char *arg)
         return "AuthBearerJWKS needs a URL or a file path";
     }
     if (strncasecmp(arg, "https://", 8) != 0 && strncasecmp(arg, "http://", 7) != 0) {
-        if (ap_strchr_c(arg, ':') && !ap_strchr_c(arg, '/')) {
-            return apr_psprintf(cmd->pool, "AuthBearerJWKS: unsupported source '%s'", arg);
+        if (has_scheme(arg)) {
+            return apr_psprintf(cmd->pool,
+                                "AuthBearerJWKS: unsupported source '%s': use an https:// or "
+                                "http:// URL, or a file path without a scheme (file: URLs are "
+                                "not read)",
+                                arg);
         }
         uri = ap_server_root_relative(cmd->pool, arg);
         if (!uri) {
@@ -387,24 +413,23 @@ static const char *add_algorithm(cmd_parms *cmd, void *dconf, const char *arg)
 
 /* file:/path (ServerRoot-relative; one trailing newline is dropped) or env:NAME. The
  * secret is read once at startup; it never appears in a log line. */
-static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
+/* The secret as read from env:NAME or file:/path (one trailing newline dropped) into buf,
+ * or an error. */
+static const char *read_secret(cmd_parms *cmd, const char *arg, char *buf, apr_size_t size,
+                               const char **value, apr_size_t *len)
 {
-    mab_dir_conf_t *conf = dconf;
-    const char *value = NULL;
-    apr_size_t len = 0;
-    char buf[1025];
-
     if (strncmp(arg, "env:", 4) == 0) {
-        value = getenv(arg + 4);
-        if (!value || !*value) {
+        *value = getenv(arg + 4);
+        if (!*value || !**value) {
             return apr_psprintf(cmd->pool,
                                 "AuthBearerSharedSecret: environment variable %s is "
                                 "not set or empty",
                                 arg + 4);
         }
-        len = strlen(value);
+        *len = strlen(*value);
+        return NULL;
     }
-    else if (strncmp(arg, "file:", 5) == 0) {
+    if (strncmp(arg, "file:", 5) == 0) {
         const char *path = ap_server_root_relative(cmd->temp_pool, arg + 5);
         apr_file_t *f = NULL;
         apr_status_t rv;
@@ -413,35 +438,48 @@ static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
             || (rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)) != APR_SUCCESS) {
             return apr_psprintf(cmd->pool, "AuthBearerSharedSecret: cannot open %s", arg + 5);
         }
-        rv = apr_file_read_full(f, buf, sizeof(buf) - 1, &len);
+        rv = apr_file_read_full(f, buf, size - 1, len);
         apr_file_close(f);
         if (rv != APR_SUCCESS && rv != APR_EOF) {
             return apr_psprintf(cmd->pool, "AuthBearerSharedSecret: cannot read %s", arg + 5);
         }
-        if (len == sizeof(buf) - 1) {
+        if (*len == size - 1) {
             return "AuthBearerSharedSecret: the secret file is larger than 1024 bytes";
         }
-        if (len && buf[len - 1] == '\n') {
-            len--;
+        if (*len && buf[*len - 1] == '\n') {
+            (*len)--;
         }
-        if (len && buf[len - 1] == '\r') {
-            len--;
+        if (*len && buf[*len - 1] == '\r') {
+            (*len)--;
         }
-        value = buf;
+        *value = buf;
+        return NULL;
     }
-    else {
-        return "AuthBearerSharedSecret needs file:/path/to/secret or env:VARIABLE (a secret is "
-               "never written in the configuration itself)";
+    return "AuthBearerSharedSecret needs file:/path/to/secret or env:VARIABLE (a secret is "
+           "never written in the configuration itself)";
+}
+
+/* file:/path (ServerRoot-relative) or env:NAME, read once at startup; the secret never
+ * appears in a log line, and the stack copy is wiped on every path out. */
+static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *conf = dconf;
+    const char *value = NULL, *err;
+    apr_size_t len = 0;
+    char buf[1025];
+
+    err = read_secret(cmd, arg, buf, sizeof(buf), &value, &len);
+    if (!err && len < MAB_MIN_SECRET_BYTES) {
+        err = apr_psprintf(cmd->pool,
+                           "AuthBearerSharedSecret: the secret is %lu bytes; HS256 "
+                           "needs at least %d (RFC 7518 section 3.2)",
+                           (unsigned long)len, MAB_MIN_SECRET_BYTES);
     }
-    if (len < MAB_MIN_SECRET_BYTES) {
-        return apr_psprintf(cmd->pool,
-                            "AuthBearerSharedSecret: the secret is %lu bytes; HS256 "
-                            "needs at least %d (RFC 7518 section 3.2)",
-                            (unsigned long)len, MAB_MIN_SECRET_BYTES);
+    if (!err) {
+        conf->secret = mab_jwk_secret(cmd->pool, (const unsigned char *)value, len);
     }
-    conf->secret = mab_jwk_secret(cmd->pool, (const unsigned char *)value, len);
     OPENSSL_cleanse(buf, sizeof(buf));
-    return NULL;
+    return err;
 }
 
 static const char *set_max_token_size(cmd_parms *cmd, void *dconf, const char *arg)
@@ -574,7 +612,18 @@ static const char *const reserved_headers[] = {"Authorization",
                                                "Forwarded",
                                                "X-Forwarded-For",
                                                "X-Forwarded-Host",
-                                               "X-Forwarded-Server"};
+                                               "X-Forwarded-Server",
+                                               "X-Forwarded-Proto",
+                                               "X-Forwarded-Port",
+                                               "X-Real-IP",
+                                               "Via",
+                                               "Max-Forwards",
+                                               "Origin",
+                                               "Range"};
+
+/* Whole families: representation metadata (Content-Encoding, Content-Range, ...) changes how
+ * the application reads the body; Proxy-* are hop credentials. */
+static const char *const reserved_header_prefixes[] = {"Content-", "Proxy-"};
 
 /* An RFC 9110 field name (a token) without '_': many proxies and CGI-style gateways drop
  * or rewrite underscores, and "X_User" would become the same HTTP_X_USER as "X-User". */
@@ -596,7 +645,17 @@ static const char *header_name_error(apr_pool_t *p, const char *name)
     }
     for (i = 0; i < sizeof(reserved_headers) / sizeof(reserved_headers[0]); i++) {
         if (strcasecmp(name, reserved_headers[i]) == 0) {
-            return apr_psprintf(p, "header %s is reserved and cannot carry a claim", name);
+            return apr_psprintf(p,
+                                "header %s is reserved (framing, routing or credentials) and "
+                                "cannot carry a claim",
+                                name);
+        }
+    }
+    for (i = 0; i < sizeof(reserved_header_prefixes) / sizeof(reserved_header_prefixes[0]); i++) {
+        const char *pre = reserved_header_prefixes[i];
+        if (strncasecmp(name, pre, strlen(pre)) == 0) {
+            return apr_psprintf(p, "header %s is reserved (%s*) and cannot carry a claim", name,
+                                pre);
         }
     }
     return NULL;
@@ -607,8 +666,13 @@ static const char *set_claim_header(cmd_parms *cmd, void *dconf, const char *cla
 {
     mab_dir_conf_t *conf = dconf;
 
-    return claim_map(cmd, &conf->claim_headers, claim, header,
-                     header_name_error(cmd->temp_pool, header));
+    const char *why = header_name_error(cmd->temp_pool, header);
+
+    if (!why && conf->payload_header && mab_conf_same_header(conf->payload_header, header)) {
+        why = apr_psprintf(cmd->temp_pool, "%s is already this section's AuthBearerPayloadHeader",
+                           header);
+    }
+    return claim_map(cmd, &conf->claim_headers, claim, header, why);
 }
 
 static const char *set_payload_header(cmd_parms *cmd, void *dconf, const char *header)
@@ -616,6 +680,16 @@ static const char *set_payload_header(cmd_parms *cmd, void *dconf, const char *h
     mab_dir_conf_t *conf = dconf;
     const char *why = header_name_error(cmd->temp_pool, header);
 
+    int i;
+
+    for (i = 0; !why && conf->claim_headers && i < conf->claim_headers->nelts; i++) {
+        const mab_claim_map_t *m = &APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_map_t);
+        if (mab_conf_same_header(m->name, header)) {
+            why = apr_psprintf(cmd->temp_pool,
+                               "%s already carries claim %s here (AuthBearerClaimHeader)", header,
+                               m->claim);
+        }
+    }
     if (why) {
         return apr_pstrcat(cmd->pool, "AuthBearerPayloadHeader: ", why, NULL);
     }
@@ -623,11 +697,49 @@ static const char *set_payload_header(cmd_parms *cmd, void *dconf, const char *h
     return NULL;
 }
 
-/* A portable environment variable name that does not shadow what httpd or this module
- * already sets: REMOTE_USER, AUTH_TYPE, the HTTP_* request headers, BEARER_CLAIM*. */
+/* Variables a claim must never set: what httpd and CGI define (a claim would shadow
+ * REMOTE_USER or the request's own data), and what makes a shell, the dynamic loader or an
+ * interpreter run other code (a token would then choose the program the CGI runs). */
+static const char *const reserved_envs[] = {"PATH",
+                                            "IFS",
+                                            "ENV",
+                                            "BASH_ENV",
+                                            "SHELL",
+                                            "SHELLOPTS",
+                                            "HOME",
+                                            "TMPDIR",
+                                            "NODE_OPTIONS",
+                                            "NODE_PATH",
+                                            "RUBYOPT",
+                                            "RUBYLIB",
+                                            "GCONV_PATH",
+                                            "LOCPATH",
+                                            "GLIBC_TUNABLES",
+                                            "PHPRC",
+                                            "PHP_INI_SCAN_DIR",
+                                            "PERLLIB",
+                                            "AUTH_TYPE",
+                                            "REMOTE_USER",
+                                            "GATEWAY_INTERFACE",
+                                            "QUERY_STRING",
+                                            "REQUEST_METHOD",
+                                            "REQUEST_URI",
+                                            "REQUEST_SCHEME",
+                                            "DOCUMENT_ROOT",
+                                            "HTTPS",
+                                            "UNIQUE_ID",
+                                            "CLASSPATH"};
+static const char *const reserved_env_prefixes[] = {
+    "LD_",       "DYLD_", "PERL5",     "PERLIO",  "PYTHON",   "MALLOC_",
+    "JAVA_TOOL", "_JAVA", "HTTP_",     "REMOTE_", "SERVER_",  "SCRIPT_",
+    "CONTENT_",  "PATH_", "REDIRECT_", "SSL_",    "CONTEXT_", "BEARER_CLAIM"};
+
+/* A portable environment variable name that shadows nothing httpd, CGI, the loader or an
+ * interpreter reads. Compared without case: a CGI on a case-insensitive system sees "Path". */
 static const char *env_name_error(apr_pool_t *p, const char *name)
 {
     const char *c;
+    size_t i;
 
     if (!*name || apr_isdigit(*name)) {
         return apr_psprintf(p, "'%s' is not a variable name", name);
@@ -637,9 +749,22 @@ static const char *env_name_error(apr_pool_t *p, const char *name)
             return apr_psprintf(p, "'%s' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", name);
         }
     }
-    if (strcmp(name, "REMOTE_USER") == 0 || strcmp(name, "AUTH_TYPE") == 0
-        || strncmp(name, "HTTP_", 5) == 0 || strncmp(name, "BEARER_CLAIM", 12) == 0) {
-        return apr_psprintf(p, "%s is set by httpd or by the module itself", name);
+    for (i = 0; i < sizeof(reserved_envs) / sizeof(reserved_envs[0]); i++) {
+        if (strcasecmp(name, reserved_envs[i]) == 0) {
+            return apr_psprintf(p,
+                                "%s is set by httpd or CGI, or changes what a program runs; "
+                                "choose another name",
+                                name);
+        }
+    }
+    for (i = 0; i < sizeof(reserved_env_prefixes) / sizeof(reserved_env_prefixes[0]); i++) {
+        const char *pre = reserved_env_prefixes[i];
+        if (strncasecmp(name, pre, strlen(pre)) == 0) {
+            return apr_psprintf(p,
+                                "%s is set by httpd, CGI or the module, or read by the dynamic "
+                                "loader or an interpreter (%s*); choose another name",
+                                name, pre);
+        }
     }
     return NULL;
 }
