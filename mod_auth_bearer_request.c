@@ -241,7 +241,12 @@ int mab_request_authn_result(request_rec *r, const mab_req_t *st)
     if (st->status != HTTP_INTERNAL_SERVER_ERROR) {
         mab_request_challenge(r, code, description, NULL);
     }
-    mab_request_log_denial(r, st->status, st, description ? description : st->v.detail,
-                           description ? st->v.detail : NULL);
+    if (description) {
+        mab_request_log_denial(r, st->status, st, description, st->v.detail);
+    }
+    else {
+        mab_request_log_denial(r, st->status, st,
+                               st->v.detail ? st->v.detail : mab_err_desc(st->v.err), NULL);
+    }
     return st->status;
 }

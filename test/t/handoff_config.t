@@ -56,6 +56,32 @@ refused('AuthBearerPassToken maybe', qr/AuthBearerPassToken must be On or Off/, 
 refused('AuthBearerScopeClaim /x~', qr/AuthBearerScopeClaim: '\/x~'/, 'scope claim pointer');
 refused('AuthBearerRemoteUserClaim /p~3', qr/AuthBearerRemoteUserClaim: '\/p~3'/, 'REMOTE_USER claim pointer');
 
+# Startup refusals added after an outside review (issue 12, item 13): each of these was accepted.
+refused("AuthBearerJWKS htps://issuer.test/jwks.json", qr/AuthBearerJWKS: unsupported source 'htps:/,
+    'JWKS with a misspelt scheme');
+refused("AuthBearerJWKS file:///etc/jwks.json", qr/AuthBearerJWKS: unsupported source 'file:/,
+    'JWKS as a file: URL');
+for my $h (qw(Via Content-Encoding Content-Range Transfer-Encoding TE Trailer Upgrade Forwarded
+              Proxy-Connection X-Forwarded-Proto)) {
+    refused("AuthBearerClaimHeader sub $h", qr/header \Q$h\E is reserved/, "claim header $h");
+}
+for my $v (qw(PATH LD_PRELOAD LD_LIBRARY_PATH IFS BASH_ENV PERL5LIB PERL5OPT PYTHONPATH
+              PYTHONSTARTUP NODE_OPTIONS GCONV_PATH PATH_INFO SERVER_NAME)) {
+    refused("AuthBearerClaimEnv sub $v", qr/AuthBearerClaimEnv: \Q$v\E is set by/, "claim variable $v");
+}
+refused("AuthBearerClaimEnv sub path", qr/AuthBearerClaimEnv: path is set by/, 'claim variable path, any case');
+{
+    my ($rc, $out) = check('AuthBearerClaimHeader sub X-User', 'AuthBearerPayloadHeader x-user');
+    like($out, qr/AuthBearerPayloadHeader: x-user already carries claim sub/, 'payload header = claim header')
+        or diag $out;
+    unlike($out, qr/Syntax OK/, 'payload header = claim header: not accepted');
+    ($rc, $out) = check('AuthBearerPayloadHeader X-User', 'AuthBearerClaimHeader sub X_User');
+    unlike($out, qr/Syntax OK/, 'claim header = payload header: not accepted');
+    ($rc, $out) = check('AuthBearerPayloadHeader X-User', 'AuthBearerClaimHeader sub X-USER');
+    like($out, qr/X-USER is already this section's AuthBearerPayloadHeader/, 'claim header = payload header')
+        or diag $out;
+}
+
 my ($rc, $out) = check('AuthBearerClaimHeader https://example.com/roles X-Roles',
     'AuthBearerClaimHeader /realm_access/roles X-Realm-Roles', 'AuthBearerPayloadHeader X-Payload',
     'AuthBearerPassToken Off', 'AuthBearerOptional On', 'AuthBearerAllowPreflight On',
