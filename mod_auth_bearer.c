@@ -122,10 +122,12 @@ static int header_parser(request_rec *r)
     return DECLINED;
 }
 
-/* The anonymous user goes before the identity headers are decided (they need a real
- * user). */
+/* Reaching fixups means authorization granted: any 403 after this is not ours. The
+ * anonymous user goes before the identity headers are decided (they need a real user). */
 static int fixups_first(request_rec *r)
 {
+    mab_authz_passed(r);
+    mab_authz_error_document(r);
     mab_access_withdraw_anonymous(r);
     mab_handoff_forward(r);
     return DECLINED;
@@ -149,7 +151,8 @@ static int fixups_last(request_rec *r)
  *   check_access      AuthBearerOptional: a present token verified early
  *   check_authn       the token verified, r->user set, or 400/401/500 with a challenge
  *   authz providers   Require scope / Require claim (both authz passes)
- *   fixups            anonymous user withdrawn, identity headers set (REALLY_FIRST);
+ *   fixups            authorization passed; an ErrorDocument's 403 explained; anonymous
+ *                     user withdrawn, identity headers set (REALLY_FIRST);
  *                     Authorization withheld (REALLY_LAST)
  *   handler           auth-bearer-status
  *   insert_error_filter / note_auth_failure   the 403 and plain challenges */

@@ -218,6 +218,31 @@ void mab_authz_register_providers(apr_pool_t *p)
                               &claim_provider, AP_AUTH_INTERNAL_PER_CONF);
 }
 
+/* The challenge and the log line of a 403 our providers decided for `orig`. `out` is the
+ * request that answers: orig itself, or its ErrorDocument request, which shares orig's
+ * err_headers_out (an internal redirect keeps them) but not its AuthName. */
+static void explain_403(request_rec *out, request_rec *orig, mab_req_t *st)
+{
+    if (st->explained || st->authz_passed || st->status != OK) {
+        return;
+    }
+    st->explained = 1;
+    if (st->denied_scopes && st->denied_scopes->nelts) {
+        const char *scopes = apr_array_pstrcat(out->pool, st->denied_scopes, ' ');
+        mab_request_challenge(orig, "insufficient_scope", NULL, scopes);
+        mab_request_log_denial(orig, HTTP_FORBIDDEN, st, "insufficient scope",
+                               apr_pstrcat(out->pool, "requires ", scopes, NULL));
+    }
+    else if (st->denied_claim) {
+        mab_request_log_denial(orig, HTTP_FORBIDDEN, st, "claim requirement not met",
+                               st->denied_claim);
+    }
+    else if (st->refused_rule) {
+        mab_request_log_denial(orig, HTTP_FORBIDDEN, st, "token meets a negated requirement",
+                               st->refused_rule);
+    }
+}
+
 void mab_authz_error_filter(request_rec *r)
 {
     mab_req_t *st;
@@ -226,21 +251,33 @@ void mab_authz_error_filter(request_rec *r)
         return;
     }
     st = ap_get_module_config(r->request_config, &auth_bearer_module);
-    if (!st || st->status != OK) {
+    if (st) {
+        explain_403(r, r, st);
+    }
+}
+
+void mab_authz_passed(request_rec *r)
+{
+    mab_req_t *st = ap_get_module_config(r->request_config, &auth_bearer_module);
+
+    if (st) {
+        st->authz_passed = 1;
+    }
+}
+
+void mab_authz_error_document(request_rec *r)
+{
+    request_rec *orig = r->prev;
+    mab_req_t *st;
+
+    /* ErrorDocument with a local URL: httpd answers the 403 with an internal redirect that
+     * never runs the original request's error filter; the response headers are shared. */
+    if (!orig || orig->status != HTTP_FORBIDDEN
+        || !apr_table_get(r->subprocess_env, "REDIRECT_STATUS")) {
         return;
     }
-    if (st->denied_scopes && st->denied_scopes->nelts) {
-        const char *scopes = apr_array_pstrcat(r->pool, st->denied_scopes, ' ');
-        mab_request_challenge(r, "insufficient_scope", NULL, scopes);
-        mab_request_log_denial(r, HTTP_FORBIDDEN, st, "insufficient scope",
-                               apr_pstrcat(r->pool, "requires ", scopes, NULL));
-    }
-    else if (st->denied_claim) {
-        mab_request_log_denial(r, HTTP_FORBIDDEN, st, "claim requirement not met",
-                               st->denied_claim);
-    }
-    else if (st->refused_rule) {
-        mab_request_log_denial(r, HTTP_FORBIDDEN, st, "token meets a negated requirement",
-                               st->refused_rule);
+    st = ap_get_module_config(orig->request_config, &auth_bearer_module);
+    if (st) {
+        explain_403(r, orig, st);
     }
 }

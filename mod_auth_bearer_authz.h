@@ -11,4 +11,11 @@ void mab_authz_register_providers(apr_pool_t *p);
  * another provider granted leaves no trace). */
 void mab_authz_error_filter(request_rec *r);
 
+/* fixups: authorization granted this request; a later 403 (a handler's, mod_rewrite's) is
+ * not ours to explain. */
+void mab_authz_passed(request_rec *r);
+
+/* fixups of an ErrorDocument request: explain the original request's 403 on its response. */
+void mab_authz_error_document(request_rec *r);
+
 #endif

@@ -14,8 +14,10 @@ typedef struct {
     apr_array_header_t *denied_scopes; /* scopes a failed Require scope asked for */
     const char *denied_claim;          /* the claim a failed Require claim named */
     const char *refused_rule;          /* a negated Require scope/claim the token met */
-    int anonymous;                     /* AuthBearerOptional without a token: authenticated as "" */
-    int token_needed;                  /* a Require scope/claim line asked for the token */
+    int authz_passed; /* fixups ran: a later 403 is not an authorization decision */
+    int explained;    /* the 403's challenge and log line are done */
+    int anonymous;    /* AuthBearerOptional without a token: authenticated as "" */
+    int token_needed; /* a Require scope/claim line asked for the token */
 } mab_req_t;
 
 /* Each child: the verifier's per-process stores. */
