@@ -66,6 +66,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
 
     log_server = s;
     mab_log_set(core_log, NULL);
+    mab_handoff_collect_names(s, pconf);
     /* jansson's hash seed is its only global state: set it before any thread parses. */
     json_object_seed(0);
     /* The first pass at startup only checks the configuration. */
@@ -116,6 +117,12 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     mab_request_child_init(pchild, s);
 }
 
+static int post_read_request(request_rec *r)
+{
+    mab_handoff_scrub_vhost(r);
+    return DECLINED;
+}
+
 static int header_parser(request_rec *r)
 {
     mab_handoff_scrub(r);
@@ -144,11 +151,11 @@ static int fixups_last(request_rec *r)
 /* In the order httpd runs them:
  *   pre_config        mutex type; a new key cache for the configuration's sources
  *   check_config      transport rule for key sources (also apachectl -t)
- *   post_config       section warnings, libcurl, shared memory, the watchdog refresh
- *   child_init        mutex, key-cache locks, the token cache
- *   header_parser     client copies of claim headers removed (REALLY_FIRST)
- *   check_access_ex   CORS preflight allowed without a token (FIRST)
- *   check_access      AuthBearerOptional: a present token verified early
+ *   post_config       claim header names per vhost, section warnings, libcurl, shared memory, the
+ * watchdog refresh child_init        mutex, key-cache locks, the token cache post_read_request
+ * client copies of the vhost's claim headers removed (REALLY_FIRST) header_parser     and those of
+ * the request's sections, .htaccess too (REALLY_FIRST) check_access_ex   CORS preflight allowed
+ * without a token (FIRST) check_access      AuthBearerOptional: a present token verified early
  *   check_authn       the token verified, r->user set, or 400/401/500 with a challenge
  *   authz providers   Require scope / Require claim (both authz passes)
  *   fixups            authorization passed; an ErrorDocument's 403 explained; anonymous
@@ -162,6 +169,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_header_parser(header_parser, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_access_ex(mab_access_preflight, NULL, NULL, APR_HOOK_FIRST,
                             AP_AUTH_INTERNAL_PER_CONF);

@@ -24,6 +24,9 @@ typedef struct {
     int allow_insecure;  /* AuthBearerAllowInsecureHTTP */
     /* verified tokens */
     long token_cache; /* AuthBearerTokenCache entries per process, 0 off */
+    /* hand-off: every claim/payload header name this virtual host's sections configure,
+     * collected at startup (mod_auth_bearer_handoff.c) */
+    apr_array_header_t *scrub_names;
 } mab_srv_conf_t;
 
 typedef struct {

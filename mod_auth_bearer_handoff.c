@@ -1,11 +1,12 @@
 /* Hands the verified identity to a proxied application (or CGI program) as request
  * headers, and makes sure a client can never supply those headers itself.
  *
- * Where the removal happens: every configured name is removed from the client's request
- * in header_parser (REALLY_FIRST), the first hook that knows the per-directory
- * configuration and the earliest other modules (mod_setenvif, mod_rewrite, authn, authz,
- * the access log of a 401/403) could read a spoofed value; it runs for every main request,
- * internal redirects included. It is removed again in fixups, which also runs for
+ * Where the removal happens: every name configured anywhere in the virtual host's
+ * configuration files is removed in post_read_request (REALLY_FIRST), before server-context
+ * SetEnvIf, RewriteCond or any other module's hook can read a spoofed value. Names only an
+ * .htaccess file configures are known per directory: they go in header_parser (REALLY_FIRST),
+ * the first hook that knows the per-directory configuration, which runs for every main
+ * request, internal redirects included. Both are removed again in fixups, which also runs for
  * subrequests (their headers are a copy of the main request's, but their configuration can
  * differ), right before the verified values are set: nothing that reaches a handler (CGI,
  * mod_proxy) can carry a client's copy, whether the request was authenticated, anonymous,
@@ -27,6 +28,9 @@ static int is_configured(const mab_dir_conf_t *conf, const char *name)
 {
     int i;
 
+    if (!conf) {
+        return 0;
+    }
     if (conf->payload_header && mab_conf_same_header(conf->payload_header, name)) {
         return 1;
     }
@@ -39,8 +43,21 @@ static int is_configured(const mab_dir_conf_t *conf, const char *name)
     return 0;
 }
 
+static int is_listed(const apr_array_header_t *names, const char *name)
+{
+    int i;
+
+    for (i = 0; names && i < names->nelts; i++) {
+        if (mab_conf_same_header(APR_ARRAY_IDX(names, i, const char *), name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 typedef struct {
-    const mab_dir_conf_t *conf;
+    const mab_dir_conf_t *conf;      /* a section's names, or NULL */
+    const apr_array_header_t *names; /* the virtual host's names, or NULL */
     apr_array_header_t *found;
 } strip_ctx_t;
 
@@ -48,7 +65,7 @@ static int find_configured(void *data, const char *key, const char *value)
 {
     strip_ctx_t *ctx = data;
 
-    if (is_configured(ctx->conf, key)) {
+    if (is_configured(ctx->conf, key) || is_listed(ctx->names, key)) {
         APR_ARRAY_PUSH(ctx->found, const char *) = key;
     }
     return 1;
@@ -56,15 +73,17 @@ static int find_configured(void *data, const char *key, const char *value)
 
 /* `log`: only the first pass over what the client sent says so; later passes (internal
  * redirects, subrequests, fixups) also remove the module's own values from earlier. */
-static void strip_client_copies(request_rec *r, const mab_dir_conf_t *conf, int log)
+static void strip_client_copies(request_rec *r, const mab_dir_conf_t *conf,
+                                const apr_array_header_t *names, int log)
 {
     strip_ctx_t ctx;
     int i;
 
-    if (!conf->claim_headers && !conf->payload_header) {
+    if ((!conf || (!conf->claim_headers && !conf->payload_header)) && (!names || !names->nelts)) {
         return;
     }
     ctx.conf = conf;
+    ctx.names = names;
     ctx.found = apr_array_make(r->pool, 2, sizeof(const char *));
     apr_table_do(find_configured, &ctx, r->headers_in, NULL);
     for (i = 0; i < ctx.found->nelts; i++) {
@@ -80,22 +99,141 @@ static void strip_client_copies(request_rec *r, const mab_dir_conf_t *conf, int 
     }
 }
 
-void mab_handoff_scrub(request_rec *r)
+/* One name of the virtual host's list, and the <Location> prefix it was configured under
+ * (NULL: a <Directory>, <Files>, <If>, regex or server-wide section, which may apply to any
+ * URL). */
+typedef struct {
+    const char *name;
+    const char *prefix;
+} scrub_name_t;
+
+/* Whether a <Location prefix> may apply to this request line's path. The path is not yet
+ * decoded or normalised here (httpd does that after post_read_request): anything that might
+ * normalise into the prefix counts as a match. */
+static int may_apply(const char *prefix, const char *uri)
 {
-    strip_client_copies(r, mab_dir_conf(r), r->prev == NULL);
+    if (!prefix || !uri) {
+        return 1;
+    }
+    if (ap_strchr_c(uri, '%') || ap_strstr_c(uri, "//") || ap_strstr_c(uri, "/.")
+        || ap_strchr_c(uri, '\\')) {
+        return 1;
+    }
+    return strncmp(uri, prefix, strlen(prefix)) == 0;
 }
 
-/* Header values cannot hold CR, LF or other controls (tab is fine): such a claim is not
- * forwarded rather than mangled or allowed to split the request. */
-static int header_safe(const char *v)
+void mab_handoff_scrub_vhost(request_rec *r)
 {
-    for (; *v; v++) {
-        unsigned char c = (unsigned char)*v;
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return 0;
+    const apr_array_header_t *all = mab_srv_conf(r->server)->scrub_names;
+    apr_array_header_t *names;
+    int i;
+
+    if (!all || !all->nelts) {
+        return;
+    }
+    names = apr_array_make(r->pool, all->nelts, sizeof(const char *));
+    for (i = 0; i < all->nelts; i++) {
+        const scrub_name_t *n = &APR_ARRAY_IDX(all, i, scrub_name_t);
+        if (may_apply(n->prefix, r->uri)) {
+            APR_ARRAY_PUSH(names, const char *) = n->name;
         }
     }
-    return 1;
+    strip_client_copies(r, NULL, names, r->prev == NULL);
+}
+
+void mab_handoff_scrub(request_rec *r)
+{
+    strip_client_copies(r, mab_dir_conf(r), NULL, r->prev == NULL);
+}
+
+static void add_name(apr_array_header_t *names, const char *name, const char *prefix)
+{
+    scrub_name_t *n = apr_array_push(names);
+
+    n->name = name;
+    n->prefix = prefix;
+}
+
+static void add_names(apr_array_header_t *names, const mab_dir_conf_t *conf, const char *prefix)
+{
+    int i;
+
+    if (!conf) {
+        return;
+    }
+    if (conf->payload_header) {
+        add_name(names, conf->payload_header, prefix);
+    }
+    for (i = 0; conf->claim_headers && i < conf->claim_headers->nelts; i++) {
+        add_name(names, APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_map_t).name, prefix);
+    }
+}
+
+/* Every section of the list, and the <Files> and <If> sections inside each (under the
+ * enclosing <Location>'s prefix, if any). */
+static void add_sections(apr_array_header_t *names, const apr_array_header_t *secs, int locations,
+                         const char *outer, int depth)
+{
+    int i;
+
+    for (i = 0; secs && depth < 8 && i < secs->nelts; i++) {
+        ap_conf_vector_t *sec = APR_ARRAY_IDX(secs, i, ap_conf_vector_t *);
+        core_dir_config *cd = ap_get_core_module_config(sec);
+        const char *prefix = outer;
+
+        if (locations && cd && !cd->r && cd->d) {
+            prefix = cd->d;
+        }
+        add_names(names, ap_get_module_config(sec, &auth_bearer_module), prefix);
+        if (cd) {
+            add_sections(names, cd->sec_file, 0, prefix, depth + 1);
+            add_sections(names, cd->sec_if, 0, prefix, depth + 1);
+        }
+    }
+}
+
+void mab_handoff_collect_names(server_rec *main_server, apr_pool_t *pconf)
+{
+    server_rec *s;
+
+    for (s = main_server; s; s = s->next) {
+        core_server_config *cs = ap_get_core_module_config(s->module_config);
+        core_dir_config *cd = ap_get_core_module_config(s->lookup_defaults);
+        mab_srv_conf_t *sconf = ap_get_module_config(s->module_config, &auth_bearer_module);
+        apr_array_header_t *names = apr_array_make(pconf, 4, sizeof(scrub_name_t));
+
+        add_names(names, ap_get_module_config(s->lookup_defaults, &auth_bearer_module), NULL);
+        if (cd) {
+            add_sections(names, cd->sec_file, 0, NULL, 0);
+            add_sections(names, cd->sec_if, 0, NULL, 0);
+        }
+        add_sections(names, cs->sec_url, 1, NULL, 0);
+        add_sections(names, cs->sec_dir, 0, NULL, 0);
+        sconf->scrub_names = names;
+    }
+}
+
+/* Why a claim value cannot travel as a header value, or NULL. Controls (tab aside) could
+ * split the request; white space or a comma at either end is trimmed or split by backends
+ * (" evil" arrives as "evil" while REMOTE_USER keeps the space). Such a claim is withheld
+ * rather than mangled. */
+static const char *header_unsafe(const char *v)
+{
+    const char *c;
+    size_t n = strlen(v);
+
+    for (c = v; *c; c++) {
+        unsigned char b = (unsigned char)*c;
+        if ((b < 0x20 && b != '\t') || b == 0x7f) {
+            return "holds control characters";
+        }
+    }
+    if (n
+        && (v[0] == ' ' || v[0] == '\t' || v[0] == ',' || v[n - 1] == ' ' || v[n - 1] == '\t'
+            || v[n - 1] == ',')) {
+        return "starts or ends with white space or a comma";
+    }
+    return NULL;
 }
 
 static void set_claim_headers(request_rec *r, const mab_dir_conf_t *conf, const mab_verdict_t *v)
@@ -105,18 +243,17 @@ static void set_claim_headers(request_rec *r, const mab_dir_conf_t *conf, const 
     for (i = 0; conf->claim_headers && i < conf->claim_headers->nelts; i++) {
         const mab_claim_map_t *h = &APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_map_t);
         const json_t *c = mab_claims_lookup(v->claims, h->claim);
-        const char *text;
+        const char *text, *why;
 
         if (!c || json_is_null(c)) {
             continue;
         }
         text = mab_claims_env_value(r->pool, c);
         /* No NUL can hide in a string: payloads with \u0000 are refused when parsed. */
-        if (!header_safe(text)) {
+        if ((why = header_unsafe(text)) != NULL) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "MAB00301: claim %s holds control characters: request header %s is "
-                          "not sent for %s",
-                          ap_escape_logitem(r->pool, h->claim), h->name,
+                          "MAB00301: claim %s %s: request header %s is not sent for %s",
+                          ap_escape_logitem(r->pool, h->claim), why, h->name,
                           ap_escape_logitem(r->pool, r->uri));
             continue;
         }
@@ -134,7 +271,7 @@ void mab_handoff_forward(request_rec *r)
     const mab_dir_conf_t *conf = mab_dir_conf(r);
     const mab_req_t *st;
 
-    strip_client_copies(r, conf, 0);
+    strip_client_copies(r, conf, NULL, 0);
     if (!conf->claim_headers && !conf->payload_header) {
         return;
     }
