@@ -96,6 +96,19 @@ ok(!exists $saw->{'x-auth-email'}, 'claim with CR LF: header not sent');
 ok(!exists $saw->{'x-evil'}, 'claim with CR LF: no injected header');
 ok(scalar log_lines($r, qr/MAB00301: claim email holds control characters/), 'claim with CR LF: logged');
 
+# white space or a comma at either end: backends trim or split such values, so the backend would
+# see another identity than REMOTE_USER (issue 12, item 12): withheld and logged
+for my $v (' evil', "evil\t", ',evil', 'evil,', ' ') {
+    $r = is_granted(req('/app/x', token => mint(claims => { scope => 'read:messages', email => $v })),
+        "proxy: claim '$v'");
+    ok(!exists backend_saw($r)->{'x-auth-email'}, "claim '$v': header not sent");
+    ok(scalar log_lines($r, qr/MAB00301: claim email starts or ends with white space or a comma/),
+        "claim '$v': logged");
+}
+$r = is_granted(req('/app/x', token => mint(claims => { scope => 'read:messages', email => 'a, b c' })),
+    'proxy: claim with an inner comma and space');
+is(backend_saw($r)->{'x-auth-email'}, 'a, b c', 'inner comma and space: sent as it is');
+
 # --- 401 / 403: the backend is never reached; spoofed headers do not even reach the access phase --
 is_denied(req('/app/x', headers => \%spoof), 'proxy: no token', status => 401,
     challenge => challenge_401());
