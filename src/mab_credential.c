@@ -55,6 +55,22 @@ static apr_size_t scheme_at(const char *s, const char *lower)
     return s[i] == '\0' || IS(s[i], C_WS) ? i : 0;
 }
 
+/* Whether a credential after the first one (httpd joins repeated Authorization fields, and
+ * HTTP/2's, with ", ") is a Bearer (or, when accepted, DPoP) token: "Basic x, Bearer y" must
+ * not pass as "another scheme", which AuthBearerOptional would let through anonymously. A
+ * token68 holds no ',' and an auth-param is "name=value", so ", Bearer " starts a credential. */
+static int later_token_credential(const char *s, unsigned flags)
+{
+    while ((s = strchr(s, ',')) != NULL) {
+        s = skip_ws(s + 1);
+        if (scheme_at(s, "bearer")
+            || ((flags & MAB_CREDENTIAL_ACCEPT_DPOP) && scheme_at(s, "dpop"))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* RFC 6750 §2.3 access_token parameter: a '&'-separated field named exactly that. */
 static int query_has_token(const char *a)
 {
@@ -91,6 +107,12 @@ mab_err_e mab_credential_parse(const char *authz, const char *args, unsigned fla
         scheme = MAB_SCHEME_DPOP;
     }
     if (!n) {
+        if (later_token_credential(s, flags)) {
+            if (detail) {
+                *detail = "a Bearer token and another credential in Authorization";
+            }
+            return MAB_ERR_TOKEN_COUNT;
+        }
         return MAB_ERR_OTHER_SCHEME;
     }
     s = skip_ws(s + n);

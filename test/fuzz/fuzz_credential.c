@@ -80,6 +80,19 @@ static mab_err_e ref_parse(const char *authz, const char *args, unsigned flags,
         n = ref_scheme(s, "DPoP");
     }
     if (!n) {
+        /* another scheme first, and a Bearer (or accepted DPoP) credential after a ',' */
+        const char *c;
+        for (c = strchr(s, ','); c; c = strchr(c + 1, ',')) {
+            const char *w = c + 1;
+            while (ref_space(*w)) {
+                w++;
+            }
+            if (ref_scheme(w, "Bearer")
+                || ((flags & MAB_CREDENTIAL_ACCEPT_DPOP) && ref_scheme(w, "DPoP"))) {
+                out->scheme = 0;
+                return MAB_ERR_TOKEN_COUNT;
+            }
+        }
         return MAB_ERR_OTHER_SCHEME;
     }
     for (s += n; ref_space(*s); s++) {
@@ -136,7 +149,9 @@ static void one(const char *authz, size_t alen, const char *args, unsigned flags
     if (rv != ref) {
         mismatch("verdict differs from the reference", size);
     }
-    if ((rv == MAB_ERR_TOKEN_TWICE) != (detail != NULL)) {
+    /* A detail for the two-ways refusal, and for a token behind another credential only. */
+    if ((rv == MAB_ERR_TOKEN_TWICE && !detail)
+        || (detail && rv != MAB_ERR_TOKEN_TWICE && rv != MAB_ERR_TOKEN_COUNT)) {
         mismatch("detail set for the wrong refusal", size);
     }
     if (rv != MAB_OK) {

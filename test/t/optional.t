@@ -37,6 +37,17 @@ is_denied(req('/optional/env', auth => 'Bearer '), 'optional: empty token',
 # another scheme is not a bearer token: anonymous
 $env = env_of(is_granted(req('/optional/env', auth => 'Basic YWxpY2U6c2VjcmV0'), 'optional: Basic credentials'));
 ok(!exists $env->{REMOTE_USER}, 'Basic credentials: anonymous');
+# ... but a bearer token behind it is still a bearer token (issue 12, item 10): httpd joins two
+# Authorization fields into one ("Basic …, Bearer …"), and that request carries two credentials
+is_denied(req('/optional/env', auth => 'Basic YWxpY2U6c2VjcmV0, Bearer not-a-valid-token'),
+    'optional: Basic and a bad Bearer token in one field', status => 400,
+    challenge => challenge_invalid_request(), reason => qr/more than one token/);
+{
+    # two header fields, as a client (or HTTP/2) sends them
+    my $res = Apache::TestRequest::GET('/optional/env', 'Authorization' => 'Basic YWxpY2U6c2VjcmV0',
+        'Authorization' => 'Bearer not-a-valid-token');
+    is($res->code, 400, 'optional: Basic and Bearer in two fields: 400');
+}
 
 # Require scope a: anonymity never grants a scope
 is_denied(req('/optional/scoped/env'), 'optional scoped: no token', status => 401,

@@ -17,8 +17,12 @@ static int parses(const char *authz, const char *args, unsigned flags, mab_err_e
         return 0;
     }
     if (rv != MAB_OK) {
-        /* Only the two-ways refusal has a detail; every other one must clear it. */
-        return rv == MAB_ERR_TOKEN_TWICE ? detail != NULL : detail == NULL;
+        /* The two-ways refusal has a detail, so does a Bearer token behind another
+         * credential (a TOKEN_COUNT); every other refusal must clear it. */
+        if (rv == MAB_ERR_TOKEN_TWICE) {
+            return detail != NULL;
+        }
+        return rv == MAB_ERR_TOKEN_COUNT || detail == NULL;
     }
     if (c.scheme != scheme || c.len != strlen(token) || memcmp(c.token, token, c.len) != 0) {
         printf("#   got scheme %d token '%.*s'\n", (int)c.scheme, (int)c.len, c.token);
@@ -74,6 +78,18 @@ int main(void)
     refuses("B\305arer abc", NULL, 0, MAB_ERR_OTHER_SCHEME, "a high-bit byte in the scheme");
     refuses("\240Bearer abc", NULL, 0, MAB_ERR_OTHER_SCHEME, "NBSP is not white space");
     refuses("Bearer\240abc", NULL, 0, MAB_ERR_OTHER_SCHEME, "nor after the scheme");
+
+    /* Another credential first and a Bearer token after it (httpd joins repeated fields with
+     * ", "): the token must not pass as "another scheme" (issue 12, item 10). */
+    refuses("Basic dXNlcjpwYXNz, Bearer bad", NULL, 0, MAB_ERR_TOKEN_COUNT, "Basic, Bearer");
+    refuses("Basic dXNlcjpwYXNz,Bearer bad", NULL, 0, MAB_ERR_TOKEN_COUNT, "Basic,Bearer");
+    refuses("Basic x, \tbearer bad", NULL, 0, MAB_ERR_TOKEN_COUNT, "Basic, tab, lower case");
+    refuses("Basic x, DPoP y", NULL, 0, MAB_ERR_OTHER_SCHEME, "Basic, DPoP without the flag");
+    refuses("Basic x, DPoP y", NULL, MAB_CREDENTIAL_ACCEPT_DPOP, MAB_ERR_TOKEN_COUNT,
+            "Basic, DPoP with the flag");
+    refuses("Digest username=\"a\", bearer=\"x\"", NULL, 0, MAB_ERR_OTHER_SCHEME,
+            "an auth-param named bearer is not a credential");
+    refuses("Basic x, Bearerx y", NULL, 0, MAB_ERR_OTHER_SCHEME, "Bearerx after a comma");
 
     /* Nothing after the scheme. */
     refuses("Bearer", NULL, 0, MAB_ERR_EMPTY_TOKEN, "Bearer alone");
