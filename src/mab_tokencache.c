@@ -485,6 +485,17 @@ int mab_tokencache_verified_by(const mab_tokencache_hit_t *hit, const mab_key_t 
     return key && hit->verifier == identity(key);
 }
 
+/* The key selection of the full path (mab_jws_verify_keyset): a token with a kid only by a
+ * key with that kid, and only a key that fits the alg (its JWK alg, type, curve). A key
+ * republished under another kid or for another alg no longer vouches for cached tokens. */
+static int selectable(const mab_key_t *key, const mab_tokencache_hit_t *hit)
+{
+    if (hit->kid && (!key->kid || strcmp(key->kid, hit->kid) != 0)) {
+        return 0;
+    }
+    return mab_jwk_fits_alg(key, hit->alg);
+}
+
 int mab_tokencache_key_in(const mab_tokencache_hit_t *hit, const mab_keyset_t *ks)
 {
     int i;
@@ -494,13 +505,14 @@ int mab_tokencache_key_in(const mab_tokencache_hit_t *hit, const mab_keyset_t *k
     }
     for (i = 0; ks && i < ks->nkeys; i++) {
         if (ks->keys[i]->pkey == hit->pkey_) {
-            return 1;
+            return selectable(ks->keys[i], hit);
         }
     }
     /* A refreshed key set imports its keys again: the same public key, re-published, still
      * vouches for the signature it verified. Compared in full, never by kid alone. */
     for (i = 0; ks && i < ks->nkeys; i++) {
-        if (ks->keys[i]->pkey && EVP_PKEY_eq(ks->keys[i]->pkey, hit->pkey_) == 1) {
+        if (ks->keys[i]->pkey && EVP_PKEY_eq(ks->keys[i]->pkey, hit->pkey_) == 1
+            && selectable(ks->keys[i], hit)) {
             return 1;
         }
     }

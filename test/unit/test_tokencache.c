@@ -270,6 +270,22 @@ int main(void)
         ks.nkeys = 2;
         ok(mab_tokencache_key_in(&hit, &ks), "key_in: the same public key, re-imported");
         ok(!mab_tokencache_verified_by(&hit, &again), "verified_by: identity, not equality");
+        /* The same key republished with other metadata: a hit applies the key rules of the
+         * full path (issue 12, item 4), or its verdict would depend on the cache. */
+        again.alg = "ES384";
+        ok(!mab_tokencache_key_in(&hit, &ks), "key_in: republished for another alg");
+        again.alg = "ES256";
+        ok(mab_tokencache_key_in(&hit, &ks), "key_in: republished with its own alg named");
+        again.alg = NULL;
+        again.kid = "k2";
+        ok(!mab_tokencache_key_in(&hit, &ks), "key_in: republished under another kid");
+        again.kid = NULL;
+        ok(!mab_tokencache_key_in(&hit, &ks), "key_in: republished without a kid (token has one)");
+        again.kid = key->kid;
+        keys[1] = key;
+        key->alg = "ES384";
+        ok(!mab_tokencache_key_in(&hit, &ks), "key_in: even the very key object must fit the alg");
+        key->alg = NULL;
         EVP_PKEY_free(again.pkey);
     }
     apr_pool_clear(req);
