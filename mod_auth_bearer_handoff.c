@@ -290,5 +290,10 @@ void mab_handoff_withhold_token(request_rec *r)
 {
     if (!mab_conf_pass_token(mab_dir_conf(r))) {
         apr_table_unset(r->headers_in, "Authorization");
+        /* A forward proxy's client sends its token as Proxy-Authorization (which mod_proxy
+         * passes on with Proxy-Chain-Auth). */
+        if (r->proxyreq == PROXYREQ_PROXY) {
+            apr_table_unset(r->headers_in, "Proxy-Authorization");
+        }
     }
 }
