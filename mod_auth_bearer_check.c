@@ -59,10 +59,12 @@ static int inherited(const apr_array_header_t *main_secs, const ap_conf_vector_t
 
 /* What each merged Bearer section is checked for; returns -1 to fail startup. */
 typedef int section_fn(server_rec *s, const char *kind, const char *path,
-                       const mab_dir_conf_t *conf, apr_pool_t *p);
+                       const mab_dir_conf_t *conf, const mab_dir_conf_t *own, apr_pool_t *p);
 
+/* authn_core NULL: every section, not only those that say AuthType Bearer themselves. */
 static void check_list(server_rec *s, apr_array_header_t *secs, const apr_array_header_t *main_secs,
-                       const char *kind, apr_pool_t *p, module *authn_core, section_fn *fn, int *rc)
+                       const char *kind, apr_pool_t *p, module *authn_core, int all, section_fn *fn,
+                       int *rc)
 {
     ap_conf_vector_t **sec = (ap_conf_vector_t **)secs->elts;
     int i, j;
@@ -71,7 +73,7 @@ static void check_list(server_rec *s, apr_array_header_t *secs, const apr_array_
         const char *path = path_of(sec[i]);
         mab_dir_conf_t *conf;
 
-        if (inherited(main_secs, sec[i]) || !section_is_bearer(sec[i], authn_core)) {
+        if (inherited(main_secs, sec[i]) || (!all && !section_is_bearer(sec[i], authn_core))) {
             continue;
         }
         conf = ap_get_module_config(s->lookup_defaults, &auth_bearer_module);
@@ -83,14 +85,14 @@ static void check_list(server_rec *s, apr_array_header_t *secs, const apr_array_
                 conf = mab_merge_dir_conf(p, conf, add);
             }
         }
-        if (fn(s, kind, path, conf, p) != 0) {
+        if (fn(s, kind, path, conf, ap_get_module_config(sec[i], &auth_bearer_module), p) != 0) {
             *rc = -1;
         }
     }
 }
 
 static int warn_missing(server_rec *s, const char *kind, const char *path,
-                        const mab_dir_conf_t *conf, apr_pool_t *p)
+                        const mab_dir_conf_t *conf, const mab_dir_conf_t *own, apr_pool_t *p)
 {
     const char *missing = mab_conf_missing(conf);
 
@@ -103,7 +105,7 @@ static int warn_missing(server_rec *s, const char *kind, const char *path,
     return 0;
 }
 
-static int walk_sections(server_rec *main_server, apr_pool_t *ptemp, section_fn *fn)
+static int walk_sections(server_rec *main_server, apr_pool_t *ptemp, int all, section_fn *fn)
 {
     module *authn_core = ap_find_linked_module("mod_authn_core.c");
     core_server_config *mconf = ap_get_core_module_config(main_server->module_config);
@@ -114,16 +116,102 @@ static int walk_sections(server_rec *main_server, apr_pool_t *ptemp, section_fn 
         core_server_config *sconf = ap_get_core_module_config(s->module_config);
         int is_main = s == main_server;
         check_list(s, sconf->sec_url, is_main ? NULL : mconf->sec_url, "Location", ptemp,
-                   authn_core, fn, &rc);
+                   authn_core, all, fn, &rc);
         check_list(s, sconf->sec_dir, is_main ? NULL : mconf->sec_dir, "Directory", ptemp,
-                   authn_core, fn, &rc);
+                   authn_core, all, fn, &rc);
     }
     return rc;
 }
 
+/* A container's path as written ("<Location "/a/">" -> /a), for comparing with core's. */
+static const char *container_path(apr_pool_t *p, const char *args)
+{
+    char *a = apr_pstrdup(p, args ? args : "");
+    apr_size_t n = strlen(a);
+
+    if (n && a[n - 1] == '>') {
+        a[--n] = '\0';
+    }
+    if (n >= 2 && (a[0] == '"' || a[0] == '\'') && a[n - 1] == a[0]) {
+        a[--n] = '\0';
+        a++;
+        n--;
+    }
+    while (n > 1 && a[n - 1] == '/') {
+        a[--n] = '\0';
+    }
+    return a;
+}
+
+/* Which Require lines sit in this container or its Require* blocks: bit 1 valid-user, bit 2
+ * scope or claim (which need the token, so anonymity cannot pass them). */
+static int require_kinds(const ap_directive_t *d)
+{
+    int kinds = 0;
+
+    for (; d; d = d->next) {
+        if (strcasecmp(d->directive, "Require") == 0) {
+            const char *a = d->args ? d->args : "";
+            while (*a == ' ' || *a == '\t') {
+                a++;
+            }
+            if (strncasecmp(a, "valid-user", 10) == 0) {
+                kinds |= 1;
+            }
+            else if (strncasecmp(a, "scope", 5) == 0 || strncasecmp(a, "claim", 5) == 0) {
+                kinds |= 2;
+            }
+        }
+        else if (strncasecmp(d->directive, "<Require", 8) == 0) {
+            kinds |= require_kinds(d->first_child);
+        }
+    }
+    return kinds;
+}
+
+static int section_requires_valid_user(const ap_directive_t *d, const char *kind, const char *path,
+                                       apr_pool_t *p, int depth)
+{
+    const char *want = container_path(p, path);
+
+    for (; d && depth < 16; d = d->next) {
+        if (d->directive[0] != '<') {
+            continue;
+        }
+        if (strncasecmp(d->directive + 1, kind, strlen(kind)) == 0
+            && !d->directive[1 + strlen(kind)] && strcmp(container_path(p, d->args), want) == 0
+            && require_kinds(d->first_child) == 1) {
+            return 1;
+        }
+        if (section_requires_valid_user(d->first_child, kind, path, p, depth + 1)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* AuthBearerOptional On from an enclosing section turns an inner "Require valid-user" into
+ * "anonymous allowed" (the empty user satisfies it) unless a scope or claim line there needs
+ * the token: worth a word at startup. */
+static int warn_inherited_optional(server_rec *s, const char *kind, const char *path,
+                                   const mab_dir_conf_t *conf, const mab_dir_conf_t *own,
+                                   apr_pool_t *p)
+{
+    if (mab_conf_optional(conf) && (!own || own->optional == -1)
+        && section_requires_valid_user(ap_conftree, kind, path, p, 0)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "MAB00009: <%s %s> has Require valid-user but inherits AuthBearerOptional On: "
+                     "requests without a token pass there as anonymous; set AuthBearerOptional Off "
+                     "in it if a token is needed",
+                     kind, path);
+    }
+    return 0;
+}
+
 void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp)
 {
-    walk_sections(main_server, ptemp, warn_missing);
+    walk_sections(main_server, ptemp, 0, warn_missing);
+    walk_sections(main_server, ptemp, 1, warn_inherited_optional);
 }
 
 /* --- transport rule for key sources ------------------------------------------------------------
@@ -147,7 +235,7 @@ static int refuse(server_rec *s, apr_pool_t *p, const char *directive, const cha
 
 /* An issuer whose section has no AuthBearerJWKS and no secret is read over the network. */
 static int check_discovery(server_rec *s, const char *kind, const char *path,
-                           const mab_dir_conf_t *conf, apr_pool_t *p)
+                           const mab_dir_conf_t *conf, const mab_dir_conf_t *own, apr_pool_t *p)
 {
     struct mab_source_t *src = mab_conf_key_source(conf);
 
@@ -172,5 +260,5 @@ int mab_check_transport(server_rec *main_server, apr_pool_t *ptemp)
             rc = -1;
         }
     }
-    return walk_sections(main_server, ptemp, check_discovery) != 0 ? -1 : rc;
+    return walk_sections(main_server, ptemp, 0, check_discovery) != 0 ? -1 : rc;
 }

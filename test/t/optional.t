@@ -77,4 +77,17 @@ is_granted(req('/optional/user-scoped/env', token => mint(claims => { scope => '
 is(env_of(is_granted(req('/optional/user/env', token => mint()), 'optional valid-user: token'))->{REMOTE_USER},
     'auth0|alice', 'optional valid-user: REMOTE_USER');
 
+# An inherited AuthBearerOptional On turns an inner Require valid-user into "anonymous allowed":
+# said at startup for each such section (issue 12, item 15), not for the others
+{
+    open my $fh, '<', MAB::Test::error_log() or die "error_log: $!";
+    my @w = grep { /MAB00009:/ } <$fh>;
+    close $fh;
+    is(scalar(grep { m{<Location /optional/user> has Require valid-user but inherits AuthBearerOptional On} } @w),
+        1, 'startup warning for /optional/user');
+    is(scalar(grep { m{<Location /optional(/scoped|/user-scoped)?>} } @w), 0,
+        'no warning where Optional is set in the section itself, no valid-user is required, or a '
+        . 'scope line needs the token anyway');
+}
+
 done_testing();
