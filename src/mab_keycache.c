@@ -13,6 +13,7 @@
 #include "mab_fetch.h"
 #include "mab_jwks.h"
 #include "mab_keycache.h"
+#include "mab_keyrefresh.h"
 #include "mab_log.h"
 
 /* Shared memory holds bytes and numbers only, never pointers: each slot is this header
@@ -373,35 +374,11 @@ static void record_failure(mab_source_t *src, slot_hdr_t *hdr, apr_pool_t *p, ap
     hdr->failures++;
     if (hdr->gen != 0) {
         /* Stale-if-error: keep the last good keys, try again after the retry interval. */
-        hdr->expires_at = now + (apr_uint32_t)src->kc->opts.retry_interval_s;
+        hdr->expires_at = mab_keyrefresh_retry_at(&src->kc->opts, now);
     }
-    hdr->refresh_at = now + (apr_uint32_t)src->kc->opts.retry_interval_s;
+    hdr->refresh_at = mab_keyrefresh_retry_at(&src->kc->opts, now);
     mab_log(MAB_LOG_ERR, "MAB00030: fetching key set %s failed: %s%s", label(src, p), why,
             hdr->gen ? " (keeping the previous keys)" : " (no keys yet: tokens are refused)");
-}
-
-/* How long a fetched key set is used: the issuer's Cache-Control max-age, or an hour
- * when it sends none, always within the configured bounds. */
-static long keep_for(const mab_keycache_opts_t *opts, long max_age)
-{
-    long ttl = max_age >= 0 ? max_age : MAB_JWKS_DEFAULT_TTL;
-
-    if (ttl < opts->refresh_min_s) {
-        ttl = opts->refresh_min_s;
-    }
-    if (ttl > opts->refresh_max_s) {
-        ttl = opts->refresh_max_s;
-    }
-    return ttl;
-}
-
-/* The watchdog fetches a little before expiry, so requests never see stale keys while
- * the issuer answers: a tenth of the lifetime, between 1 s and a minute. */
-static apr_uint32_t refresh_margin(long ttl)
-{
-    long m = ttl / 10;
-
-    return (apr_uint32_t)(m < 1 ? 1 : m > 60 ? 60 : m);
 }
 
 /* The JWKS location of a discovery source: the cached jwks_uri while its metadata is
@@ -436,14 +413,14 @@ static const char *discover(mab_source_t *src, slot_hdr_t *hdr, apr_pool_t *tmp,
     if (jwks) {
         apr_cpystrn(hdr->jwks_uri, jwks, sizeof(hdr->jwks_uri));
         apr_cpystrn(hdr->meta_url, meta_url, sizeof(hdr->meta_url));
-        hdr->meta_expires_at = now + (apr_uint32_t)keep_for(o, max_age);
+        hdr->meta_expires_at = now + (apr_uint32_t)mab_keyrefresh_keep_for(o, max_age);
         return jwks;
     }
     if (hdr->jwks_uri[0]) {
         mab_log(MAB_LOG_ERR,
                 "MAB00033: metadata of issuer %s could not be refreshed: %s (keeping jwks_uri %s)",
                 src->uri, printable(tmp, *why), hdr->jwks_uri);
-        hdr->meta_expires_at = now + (apr_uint32_t)o->retry_interval_s;
+        hdr->meta_expires_at = mab_keyrefresh_retry_at(o, now);
         return apr_pstrdup(tmp, hdr->jwks_uri);
     }
     return NULL;
@@ -459,7 +436,7 @@ static local_set_t *fetch_and_store(mab_source_t *src, slot_hdr_t *hdr, apr_uint
     const char *why = NULL, *url = src->uri;
     char *body = NULL;
     apr_size_t len = 0, cap = kc->opts.slot_size;
-    long max_age = -1, ttl;
+    long max_age = -1;
     local_set_t *set = NULL;
 
     hdr->last_attempt = now;
@@ -497,10 +474,8 @@ static local_set_t *fetch_and_store(mab_source_t *src, slot_hdr_t *hdr, apr_uint
         record_failure(src, hdr, tmp, now, why);
         goto cleanup;
     }
-    ttl = keep_for(&kc->opts, max_age);
     hdr->fetched_at = now;
-    hdr->expires_at = now + (apr_uint32_t)ttl;
-    hdr->refresh_at = hdr->expires_at - refresh_margin(ttl);
+    mab_keyrefresh_schedule(&kc->opts, now, max_age, &hdr->expires_at, &hdr->refresh_at);
     hdr->last_error[0] = '\0';
     /* Published last: a process that sees the new gen finds the bytes already there. */
     *gen_out = write_slot(hdr, body, len);
@@ -553,39 +528,6 @@ apr_uint32_t mab_keycache_current_gen(mab_keycache_t *kc, mab_source_t *src, apr
         return 0;
     }
     return gen;
-}
-
-/* With a background refresher, requests leave expired keys to it (it retries every
- * retry interval while the issuer is down) and only step in when it is clearly stuck. */
-static apr_uint32_t stale_grace(const mab_keycache_t *kc)
-{
-    return kc->background ? (apr_uint32_t)(kc->opts.retry_interval_s
-                                           + 2 * kc->opts.fetch_timeout_ms / 1000 + 2)
-                          : 0;
-}
-
-/* Times are whole seconds: "more than the interval" keeps two refetches at least a full
- * interval apart (a fetch at 10.9 s and one at 12.0 s would be 1.1 s apart with >=). */
-static int refetch_allowed(const mab_keycache_opts_t *o, apr_uint32_t since)
-{
-    return o->refetch_interval_s == 0 || since > (apr_uint32_t)o->refetch_interval_s;
-}
-
-/* Under the global mutex: whether src should be fetched now. */
-static int fetch_due(const mab_source_t *src, const slot_hdr_t *hdr, apr_uint32_t now,
-                     int want_refresh)
-{
-    const mab_keycache_opts_t *o = &src->kc->opts;
-    apr_uint32_t since = now - hdr->last_attempt;
-
-    if (hdr->gen == 0) {
-        /* Cold: after a failure, wait the retry interval instead of hammering. */
-        return hdr->last_attempt == 0 || since >= (apr_uint32_t)o->retry_interval_s;
-    }
-    if (now >= hdr->expires_at + stale_grace(src->kc)) {
-        return 1; /* a failed refresh already pushed expires_at by the retry interval */
-    }
-    return want_refresh && refetch_allowed(o, since);
 }
 
 /* Parses the slot's current generation into this process unless it has it already. */
@@ -650,14 +592,18 @@ const mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_
 
     /* Checked without the mutex first, so a flood of unknown kids inside the refetch
      * interval does not even contend for it; fetch_due decides under it. */
-    if (gen == 0 || now >= apr_atomic_read32(&hdr->expires_at) + stale_grace(kc)
+    if (gen == 0
+        || now >= apr_atomic_read32(&hdr->expires_at)
+                      + mab_keyrefresh_stale_grace(&kc->opts, kc->background)
         || (want_refresh
-            && refetch_allowed(&kc->opts, now - apr_atomic_read32(&hdr->last_attempt)))) {
+            && mab_keyrefresh_refetch_allowed(&kc->opts,
+                                              now - apr_atomic_read32(&hdr->last_attempt)))) {
         /* With keys in hand, never queue behind another process's fetch. */
         apr_status_t rv =
             have_local ? apr_global_mutex_trylock(kc->mutex) : apr_global_mutex_lock(kc->mutex);
         if (rv == APR_SUCCESS) {
-            if (fetch_due(src, hdr, now, want_refresh)) {
+            if (mab_keyrefresh_fetch_due(&kc->opts, kc->background, hdr->gen, hdr->expires_at,
+                                         hdr->last_attempt, now, want_refresh)) {
                 apr_uint32_t new_gen = 0;
                 local_set_t *set =
                     fetch_and_store(src, hdr, now, want_refresh && hdr->gen, &new_gen);
@@ -698,16 +644,14 @@ int mab_keycache_maintain(mab_keycache_t *kc)
         if (!apr_atomic_read32(&hdr->in_use)) {
             continue;
         }
-        /* Never tried yet (warm-up), or keys due for refresh. A source that has never
-         * worked is retried by the requests that need it, not here: that keeps a broken
-         * source's error out of the log until someone uses it. */
-        due = apr_atomic_read32(&hdr->gen) ? now >= apr_atomic_read32(&hdr->refresh_at)
-                                           : apr_atomic_read32(&hdr->last_attempt) == 0;
+        due = mab_keyrefresh_maintain_due(apr_atomic_read32(&hdr->gen),
+                                          apr_atomic_read32(&hdr->refresh_at),
+                                          apr_atomic_read32(&hdr->last_attempt), now);
         if (!due || apr_global_mutex_lock(kc->mutex) != APR_SUCCESS) {
             continue;
         }
         /* Checked again under the mutex: a request may have fetched meanwhile. */
-        if (hdr->gen ? now >= hdr->refresh_at : hdr->last_attempt == 0) {
+        if (mab_keyrefresh_maintain_due(hdr->gen, hdr->refresh_at, hdr->last_attempt, now)) {
             set = fetch_and_store(src, hdr, now, 0, &new_gen);
             fetched++;
         }
