@@ -7,7 +7,7 @@
 #include <apr_time.h>
 #include <jansson.h>
 
-#include "mab_discovery.h"
+#include "mab_discovery_cache.h"
 #include "mab_fetch.h"
 #include "mab_jwks.h"
 #include "mab_keycache.h"
@@ -281,26 +281,12 @@ static const char *label(const mab_source_t *src, apr_pool_t *p)
     return src->discovery ? apr_pstrcat(p, "of issuer ", src->uri, " (discovery)", NULL) : src->uri;
 }
 
-/* Reasons can quote what a server sent (an issuer name, a JSON error near some bytes): kept
- * to printable ASCII before they reach the log, the status page and its JSON. */
-static const char *printable(apr_pool_t *p, const char *s)
-{
-    char *c = apr_pstrdup(p, s), *o;
-
-    for (o = c; *o; o++) {
-        if ((unsigned char)*o < 0x20 || (unsigned char)*o >= 0x7f) {
-            *o = '?';
-        }
-    }
-    return c;
-}
-
 static void record_failure(mab_source_t *src, mab_keyslot_t *slot, apr_pool_t *p, apr_uint32_t now,
                            const char *why)
 {
     apr_uint32_t gen = mab_keyslot_gen(slot);
 
-    why = printable(p, why);
+    why = mab_log_printable(p, why);
     mab_keyslot_put_text(slot->last_error, sizeof(slot->last_error), why);
     mab_keyslot_count(&slot->failures);
     if (gen != 0) {
@@ -310,53 +296,6 @@ static void record_failure(mab_source_t *src, mab_keyslot_t *slot, apr_pool_t *p
     mab_keyslot_set(&slot->refresh_at, mab_keyrefresh_retry_at(&src->kc->opts, now));
     mab_log(MAB_LOG_ERR, "MAB00030: fetching key set %s failed: %s%s", label(src, p), why,
             gen ? " (keeping the previous keys)" : " (no keys yet: tokens are refused)");
-}
-
-/* The JWKS location of a discovery source: the cached jwks_uri while its metadata is
- * fresh, else from newly fetched metadata; on failure the last good one (stale-if-error).
- * NULL with *why when there is none. */
-static const char *discover(mab_source_t *src, mab_keyslot_t *slot, apr_pool_t *tmp,
-                            apr_uint32_t now, const char **why)
-{
-    const mab_keycache_opts_t *o = &src->kc->opts;
-    const char *meta_url = NULL, *jwks, *bad = NULL;
-    long max_age = -1;
-
-    if (mab_keyslot_has_text(slot->jwks_uri) && now < mab_keyslot_get(&slot->meta_expires_at)) {
-        return mab_keyslot_text(tmp, slot->jwks_uri, sizeof(slot->jwks_uri));
-    }
-    /* Startup refuses such issuers already; this catches sections it cannot see. */
-    if (!mab_fetch_url_allowed(tmp, src->uri, o->allow_insecure, &bad)) {
-        *why = apr_psprintf(tmp, "the issuer URL is refused for discovery: %s", bad);
-        return NULL;
-    }
-    jwks = mab_discovery_fetch(tmp, src->uri, o->fetch_timeout_ms, o->ca_file, &meta_url, &max_age,
-                               why);
-    if (jwks && !mab_fetch_url_allowed(tmp, jwks, o->allow_insecure, &bad)) {
-        *why = apr_psprintf(tmp, "%s: jwks_uri %s is refused: %s", meta_url, jwks, bad);
-        jwks = NULL;
-    }
-    if (jwks && strlen(jwks) >= sizeof(slot->jwks_uri)) {
-        *why = apr_psprintf(tmp, "%s: jwks_uri is longer than %lu bytes", meta_url,
-                            (unsigned long)sizeof(slot->jwks_uri) - 1);
-        jwks = NULL;
-    }
-    if (jwks) {
-        mab_keyslot_put_text(slot->jwks_uri, sizeof(slot->jwks_uri), jwks);
-        mab_keyslot_put_text(slot->meta_url, sizeof(slot->meta_url), meta_url);
-        mab_keyslot_set(&slot->meta_expires_at,
-                        now + (apr_uint32_t)mab_keyrefresh_keep_for(o, max_age));
-        return jwks;
-    }
-    if (mab_keyslot_has_text(slot->jwks_uri)) {
-        const char *kept = mab_keyslot_text(tmp, slot->jwks_uri, sizeof(slot->jwks_uri));
-        mab_log(MAB_LOG_ERR,
-                "MAB00033: metadata of issuer %s could not be refreshed: %s (keeping jwks_uri %s)",
-                src->uri, printable(tmp, *why), kept);
-        mab_keyslot_set(&slot->meta_expires_at, mab_keyrefresh_retry_at(o, now));
-        return kept;
-    }
-    return NULL;
 }
 
 /* Under the global mutex: fetch, check and store a new generation. Returns the parsed
@@ -382,7 +321,8 @@ static local_set_t *fetch_and_store(mab_source_t *src, mab_keyslot_t *slot, apr_
         mab_keyslot_count(&slot->failures);
         return NULL;
     }
-    if (src->discovery && (url = discover(src, slot, tmp, now, &why)) == NULL) {
+    if (src->discovery
+        && (url = mab_discovery_jwks_uri(slot, src->uri, &kc->opts, tmp, now, &why)) == NULL) {
         record_failure(src, slot, tmp, now, why);
         goto cleanup;
     }
