@@ -7,10 +7,9 @@
 #include <apr_time.h>
 #include <jansson.h>
 
-#include "mab_discovery_cache.h"
-#include "mab_fetch.h"
 #include "mab_jwks.h"
 #include "mab_keycache.h"
+#include "mab_keyfetch.h"
 #include "mab_keyrefresh.h"
 #include "mab_keyslot.h"
 #include "mab_log.h"
@@ -276,93 +275,22 @@ static local_set_t *parse_set(mab_source_t *src, const char *buf, apr_size_t len
     return set;
 }
 
-static const char *label(const mab_source_t *src, apr_pool_t *p)
-{
-    return src->discovery ? apr_pstrcat(p, "of issuer ", src->uri, " (discovery)", NULL) : src->uri;
-}
-
-static void record_failure(mab_source_t *src, mab_keyslot_t *slot, apr_pool_t *p, apr_uint32_t now,
-                           const char *why)
-{
-    apr_uint32_t gen = mab_keyslot_gen(slot);
-
-    why = mab_log_printable(p, why);
-    mab_keyslot_put_text(slot->last_error, sizeof(slot->last_error), why);
-    mab_keyslot_count(&slot->failures);
-    if (gen != 0) {
-        /* Stale-if-error: keep the last good keys, try again after the retry interval. */
-        mab_keyslot_set(&slot->expires_at, mab_keyrefresh_retry_at(&src->kc->opts, now));
-    }
-    mab_keyslot_set(&slot->refresh_at, mab_keyrefresh_retry_at(&src->kc->opts, now));
-    mab_log(MAB_LOG_ERR, "MAB00030: fetching key set %s failed: %s%s", label(src, p), why,
-            gen ? " (keeping the previous keys)" : " (no keys yet: tokens are refused)");
-}
-
 /* Under the global mutex: fetch, check and store a new generation. Returns the parsed
  * set (so this process need not parse it again) or NULL. */
 static local_set_t *fetch_and_store(mab_source_t *src, mab_keyslot_t *slot, apr_uint32_t now,
                                     int refetch, apr_uint32_t *gen_out)
 {
-    mab_keycache_t *kc = src->kc;
-    apr_pool_t *tmp = new_private_pool();
-    const char *why = NULL, *url = src->uri;
-    char *body = NULL;
-    apr_size_t len = 0, cap = kc->opts.slot_size;
-    long max_age = -1;
-    local_set_t *set = NULL;
+    apr_pool_t *pool = NULL;
+    mab_keyset_t *ks =
+        mab_keyfetch(slot, src->uri, src->discovery, &src->kc->opts, now, refetch, &pool, gen_out);
+    local_set_t *set;
 
-    mab_keyslot_set(&slot->last_attempt, now);
-    mab_keyslot_count(&slot->fetches);
-    if (refetch) {
-        mab_keyslot_count(&slot->refetches);
-    }
-    if (!tmp) {
-        mab_keyslot_put_text(slot->last_error, sizeof(slot->last_error), "out of memory");
-        mab_keyslot_count(&slot->failures);
+    if (!ks) {
         return NULL;
     }
-    if (src->discovery
-        && (url = mab_discovery_jwks_uri(slot, src->uri, &kc->opts, tmp, now, &why)) == NULL) {
-        record_failure(src, slot, tmp, now, why);
-        goto cleanup;
-    }
-    /* Fetch a bit more than fits, so a key set that is too large can say how large. */
-    cap = cap < MAB_FETCH_MAX_BYTES ? MAB_FETCH_MAX_BYTES : cap;
-    if (mab_fetch_ex(tmp, url, kc->opts.fetch_timeout_ms, cap, kc->opts.ca_file, &body, &len,
-                     &max_age, &why)
-        != 0) {
-        record_failure(src, slot, tmp, now,
-                       src->discovery ? apr_pstrcat(tmp, url, ": ", why, NULL) : why);
-        goto cleanup;
-    }
-    if (len > kc->opts.slot_size) {
-        why = apr_psprintf(tmp,
-                           "key set is %lu bytes, more than AuthBearerCacheSize (%lu bytes): set "
-                           "AuthBearerCacheSize %luK or more",
-                           (unsigned long)len, (unsigned long)kc->opts.slot_size,
-                           (unsigned long)((len + 1023) / 1024));
-        record_failure(src, slot, tmp, now, why);
-        goto cleanup;
-    }
-    set = parse_set(src, body, len, 1, tmp, &why);
-    if (!set) {
-        record_failure(src, slot, tmp, now, why);
-        goto cleanup;
-    }
-    {
-        apr_uint32_t expires_at, refresh_at;
-        mab_keyrefresh_schedule(&kc->opts, now, max_age, &expires_at, &refresh_at);
-        mab_keyslot_set(&slot->fetched_at, now);
-        mab_keyslot_set(&slot->expires_at, expires_at);
-        mab_keyslot_set(&slot->refresh_at, refresh_at);
-    }
-    mab_keyslot_put_text(slot->last_error, sizeof(slot->last_error), "");
-    /* Published last: a process that sees the new gen finds its expiry already there. */
-    *gen_out = mab_keyslot_publish(slot, body, len);
-    mab_log(MAB_LOG_INFO, "MAB00031: key set %s fetched: %d key(s), %d skipped, %lu bytes",
-            src->discovery ? url : src->uri, set->ks->nkeys, set->ks->nskipped, (unsigned long)len);
-cleanup:
-    apr_pool_destroy(tmp);
+    set = apr_pcalloc(pool, sizeof(*set));
+    set->pool = pool;
+    set->ks = ks;
     return set;
 }
 
