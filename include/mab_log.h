@@ -1,6 +1,8 @@
 #ifndef MAB_LOG_H
 #define MAB_LOG_H
 
+#include <apr_pools.h>
+
 /* The core never includes httpd headers; it reports through this callback, which the
  * glue points at ap_log_error so messages land in the error log at the right level.
  * Levels use syslog numbering, as httpd's APLOG_* do. */
@@ -13,5 +15,8 @@ typedef void mab_log_fn(void *baton, int level, const char *msg);
 
 void mab_log_set(mab_log_fn *fn, void *baton);
 void mab_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A copy of s in p with every byte outside printable ASCII replaced by '?'. */
+const char *mab_log_printable(apr_pool_t *p, const char *s);
 
 #endif

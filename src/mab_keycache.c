@@ -1,48 +1,25 @@
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
-#include <apr_atomic.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include <apr_time.h>
 #include <jansson.h>
 
-#include "mab_discovery.h"
-#include "mab_fetch.h"
 #include "mab_jwks.h"
 #include "mab_keycache.h"
+#include "mab_keyfetch.h"
+#include "mab_keyrefresh.h"
+#include "mab_keyslot.h"
 #include "mab_log.h"
-
-/* Shared memory holds bytes and numbers only, never pointers: each slot is this header
- * followed by slot_size bytes of raw JWKS. Times are seconds since the epoch. Everything
- * is written under the global mutex; the JWKS bytes, len and gen are also guarded by seq
- * (odd while being written) so readers copy them without taking the mutex. */
-typedef struct {
-    apr_uint32_t seq;
-    apr_uint32_t gen; /* 0 = never filled; changes after every successful store */
-    apr_uint32_t len;
-    apr_uint32_t in_use; /* a request or the configuration asked for this source */
-    apr_uint32_t fetched_at;
-    apr_uint32_t expires_at;   /* keys are used until then (stale-if-error pushes it) */
-    apr_uint32_t refresh_at;   /* the watchdog fetches again from then on */
-    apr_uint32_t last_attempt; /* last fetch, successful or not */
-    apr_uint32_t fetches;
-    apr_uint32_t failures;
-    apr_uint32_t refetches; /* fetches asked for by an unknown kid */
-    apr_uint32_t meta_expires_at;
-    char jwks_uri[1024]; /* discovery: the metadata's jwks_uri */
-    char meta_url[1024]; /* discovery: the metadata document it came from */
-    char last_error[512];
-} slot_hdr_t;
 
 /* This process's parsed copy of one generation. Requests hold a reference while they
  * verify, so a newer generation can replace it without pulling keys from under them. */
 typedef struct {
     apr_pool_t *pool;
     mab_keyset_t *ks;
-    apr_uint32_t refs;
+    atomic_uint refs;
 } local_set_t;
 
 struct mab_source_t {
@@ -52,8 +29,8 @@ struct mab_source_t {
     int slot;
     /* per process, after fork */
     apr_thread_mutex_t *lock;
-    local_set_t *current;
-    apr_uint32_t current_gen;
+    local_set_t *current;             /* under lock */
+    _Atomic apr_uint32_t current_gen; /* written under lock, read without by current_gen() */
 };
 
 struct mab_keycache_t {
@@ -136,9 +113,9 @@ mab_source_t *mab_keycache_at(const mab_keycache_t *kc, int i)
     return APR_ARRAY_IDX(kc->sources, i, mab_source_t *);
 }
 
-static slot_hdr_t *slot_of(const mab_source_t *src)
+static mab_keyslot_t *slot_of(const mab_source_t *src)
 {
-    return (slot_hdr_t *)(void *)(src->kc->base + src->kc->stride * (apr_size_t)src->slot);
+    return (mab_keyslot_t *)(void *)(src->kc->base + src->kc->stride * (apr_size_t)src->slot);
 }
 
 static apr_status_t drop_local_sets(void *data);
@@ -157,7 +134,7 @@ int mab_keycache_init(mab_keycache_t *kc, apr_pool_t *pconf, apr_global_mutex_t 
     if (kc->sources->nelts == 0) {
         return 0;
     }
-    kc->stride = APR_ALIGN_DEFAULT(sizeof(slot_hdr_t) + opts->slot_size);
+    kc->stride = mab_keyslot_stride(opts->slot_size);
     size = kc->stride * (apr_size_t)kc->sources->nelts;
     /* Anonymous shared memory: inherited by every child across fork, gone with pconf. */
     rv = apr_shm_create(&kc->shm, size, NULL, pconf);
@@ -170,12 +147,9 @@ int mab_keycache_init(mab_keycache_t *kc, apr_pool_t *pconf, apr_global_mutex_t 
     kc->base = apr_shm_baseaddr_get(kc->shm);
     for (i = 0; i < kc->sources->nelts; i++) {
         mab_source_t *src = APR_ARRAY_IDX(kc->sources, i, mab_source_t *);
-        slot_hdr_t *hdr = slot_of(src);
-        /* Only the header: the pages of an unused slot are never touched. */
-        memset(hdr, 0, sizeof(*hdr));
         /* A discovery source is registered for every issuer; only requests show which
          * ones have no JWKS of their own and need it. */
-        hdr->in_use = !src->discovery;
+        mab_keyslot_reset(slot_of(src), !src->discovery);
     }
     return 0;
 }
@@ -188,11 +162,12 @@ static apr_status_t drop_local_sets(void *data)
 
     for (i = 0; i < kc->sources->nelts; i++) {
         mab_source_t *src = APR_ARRAY_IDX(kc->sources, i, mab_source_t *);
-        if (src->current && apr_atomic_dec32(&src->current->refs) == 0) {
+        if (src->current
+            && atomic_fetch_sub_explicit(&src->current->refs, 1, memory_order_acq_rel) == 1) {
             apr_pool_destroy(src->current->pool);
         }
         src->current = NULL;
-        apr_atomic_set32(&src->current_gen, 0);
+        atomic_store_explicit(&src->current_gen, 0, memory_order_relaxed);
         src->lock = NULL; /* it lives in the pool being cleaned up */
     }
     return APR_SUCCESS;
@@ -229,10 +204,11 @@ static void unlock_local(mab_source_t *src)
 
 /* References are counted atomically; only taking one from src->current needs the local
  * lock (so "current" cannot be replaced and freed between reading it and counting). Once
- * replaced, a set is never reachable again, so the last release can free it unlocked. */
+ * replaced, a set is never reachable again, so the last release can free it unlocked.
+ * acq_rel: the thread that frees sees every other holder's reads of the keys done. */
 static void drop_ref(local_set_t *set)
 {
-    if (apr_atomic_dec32(&set->refs) == 0) {
+    if (atomic_fetch_sub_explicit(&set->refs, 1, memory_order_acq_rel) == 1) {
         apr_pool_destroy(set->pool);
     }
 }
@@ -256,69 +232,22 @@ static apr_pool_t *new_private_pool(void)
     return p;
 }
 
-/* Copies the current generation out of the slot without the global mutex; retries while
- * a writer is at work (a memcpy of at most slot_size bytes). Returns the generation, 0
- * when the slot was never filled or could not be read consistently. */
-static apr_uint32_t read_slot(const mab_source_t *src, slot_hdr_t *hdr, apr_pool_t *p, char **buf,
-                              apr_size_t *len)
-{
-    int tries;
-
-    for (tries = 0; tries < 1000; tries++) {
-        apr_uint32_t s1 = apr_atomic_read32(&hdr->seq), s2, gen, n;
-        if (s1 & 1) {
-            sched_yield();
-            continue;
-        }
-        atomic_thread_fence(memory_order_acquire);
-        gen = hdr->gen;
-        n = hdr->len;
-        if (gen == 0 || n > src->kc->opts.slot_size) {
-            return 0;
-        }
-        *buf = apr_palloc(p, n + 1);
-        memcpy(*buf, (char *)(hdr + 1), n);
-        (*buf)[n] = '\0';
-        atomic_thread_fence(memory_order_acquire);
-        s2 = apr_atomic_read32(&hdr->seq);
-        if (s1 == s2) {
-            *len = n;
-            return gen;
-        }
-    }
-    return 0;
-}
-
-/* Under the global mutex. */
-static apr_uint32_t write_slot(slot_hdr_t *hdr, const char *body, apr_size_t len)
-{
-    apr_uint32_t gen = hdr->gen + 1 ? hdr->gen + 1 : 1;
-
-    apr_atomic_inc32(&hdr->seq); /* odd: readers wait */
-    atomic_thread_fence(memory_order_release);
-    memcpy((char *)(hdr + 1), body, len);
-    hdr->len = (apr_uint32_t)len;
-    hdr->gen = gen;
-    atomic_thread_fence(memory_order_release);
-    apr_atomic_inc32(&hdr->seq);
-    return gen;
-}
-
 /* Makes set this process's current copy for gen unless a newer one is already there. */
 static void install(mab_source_t *src, local_set_t *set, apr_uint32_t gen)
 {
     local_set_t *old;
 
     lock_local(src);
-    if (src->current && src->current_gen == gen) {
+    if (src->current && atomic_load_explicit(&src->current_gen, memory_order_relaxed) == gen) {
         unlock_local(src);
         apr_pool_destroy(set->pool);
         return;
     }
-    apr_atomic_set32(&set->refs, 1); /* the reference held by "current" */
+    atomic_init(&set->refs, 1); /* the reference held by "current"; published by the lock */
     old = src->current;
     src->current = set;
-    apr_atomic_set32(&src->current_gen, gen); /* read without the lock: see current_gen() */
+    /* Relaxed: current_gen() only compares it; the set itself is reached under the lock. */
+    atomic_store_explicit(&src->current_gen, gen, memory_order_relaxed);
     unlock_local(src);
     if (old) {
         drop_ref(old);
@@ -346,168 +275,22 @@ static local_set_t *parse_set(mab_source_t *src, const char *buf, apr_size_t len
     return set;
 }
 
-static const char *label(const mab_source_t *src, apr_pool_t *p)
-{
-    return src->discovery ? apr_pstrcat(p, "of issuer ", src->uri, " (discovery)", NULL) : src->uri;
-}
-
-/* Reasons can quote what a server sent (an issuer name, a JSON error near some bytes): kept
- * to printable ASCII before they reach the log, the status page and its JSON. */
-static const char *printable(apr_pool_t *p, const char *s)
-{
-    char *c = apr_pstrdup(p, s), *o;
-
-    for (o = c; *o; o++) {
-        if ((unsigned char)*o < 0x20 || (unsigned char)*o >= 0x7f) {
-            *o = '?';
-        }
-    }
-    return c;
-}
-
-static void record_failure(mab_source_t *src, slot_hdr_t *hdr, apr_pool_t *p, apr_uint32_t now,
-                           const char *why)
-{
-    why = printable(p, why);
-    apr_cpystrn(hdr->last_error, why, sizeof(hdr->last_error));
-    hdr->failures++;
-    if (hdr->gen != 0) {
-        /* Stale-if-error: keep the last good keys, try again after the retry interval. */
-        hdr->expires_at = now + (apr_uint32_t)src->kc->opts.retry_interval_s;
-    }
-    hdr->refresh_at = now + (apr_uint32_t)src->kc->opts.retry_interval_s;
-    mab_log(MAB_LOG_ERR, "MAB00030: fetching key set %s failed: %s%s", label(src, p), why,
-            hdr->gen ? " (keeping the previous keys)" : " (no keys yet: tokens are refused)");
-}
-
-/* How long a fetched key set is used: the issuer's Cache-Control max-age, or an hour
- * when it sends none, always within the configured bounds. */
-static long keep_for(const mab_keycache_opts_t *opts, long max_age)
-{
-    long ttl = max_age >= 0 ? max_age : MAB_JWKS_DEFAULT_TTL;
-
-    if (ttl < opts->refresh_min_s) {
-        ttl = opts->refresh_min_s;
-    }
-    if (ttl > opts->refresh_max_s) {
-        ttl = opts->refresh_max_s;
-    }
-    return ttl;
-}
-
-/* The watchdog fetches a little before expiry, so requests never see stale keys while
- * the issuer answers: a tenth of the lifetime, between 1 s and a minute. */
-static apr_uint32_t refresh_margin(long ttl)
-{
-    long m = ttl / 10;
-
-    return (apr_uint32_t)(m < 1 ? 1 : m > 60 ? 60 : m);
-}
-
-/* The JWKS location of a discovery source: the cached jwks_uri while its metadata is
- * fresh, else from newly fetched metadata; on failure the last good one (stale-if-error).
- * NULL with *why when there is none. */
-static const char *discover(mab_source_t *src, slot_hdr_t *hdr, apr_pool_t *tmp, apr_uint32_t now,
-                            const char **why)
-{
-    const mab_keycache_opts_t *o = &src->kc->opts;
-    const char *meta_url = NULL, *jwks, *bad = NULL;
-    long max_age = -1;
-
-    if (hdr->jwks_uri[0] && now < hdr->meta_expires_at) {
-        return apr_pstrdup(tmp, hdr->jwks_uri);
-    }
-    /* Startup refuses such issuers already; this catches sections it cannot see. */
-    if (!mab_fetch_url_allowed(tmp, src->uri, o->allow_insecure, &bad)) {
-        *why = apr_psprintf(tmp, "the issuer URL is refused for discovery: %s", bad);
-        return NULL;
-    }
-    jwks = mab_discovery_fetch(tmp, src->uri, o->fetch_timeout_ms, o->ca_file, &meta_url, &max_age,
-                               why);
-    if (jwks && !mab_fetch_url_allowed(tmp, jwks, o->allow_insecure, &bad)) {
-        *why = apr_psprintf(tmp, "%s: jwks_uri %s is refused: %s", meta_url, jwks, bad);
-        jwks = NULL;
-    }
-    if (jwks && strlen(jwks) >= sizeof(hdr->jwks_uri)) {
-        *why = apr_psprintf(tmp, "%s: jwks_uri is longer than %lu bytes", meta_url,
-                            (unsigned long)sizeof(hdr->jwks_uri) - 1);
-        jwks = NULL;
-    }
-    if (jwks) {
-        apr_cpystrn(hdr->jwks_uri, jwks, sizeof(hdr->jwks_uri));
-        apr_cpystrn(hdr->meta_url, meta_url, sizeof(hdr->meta_url));
-        hdr->meta_expires_at = now + (apr_uint32_t)keep_for(o, max_age);
-        return jwks;
-    }
-    if (hdr->jwks_uri[0]) {
-        mab_log(MAB_LOG_ERR,
-                "MAB00033: metadata of issuer %s could not be refreshed: %s (keeping jwks_uri %s)",
-                src->uri, printable(tmp, *why), hdr->jwks_uri);
-        hdr->meta_expires_at = now + (apr_uint32_t)o->retry_interval_s;
-        return apr_pstrdup(tmp, hdr->jwks_uri);
-    }
-    return NULL;
-}
-
 /* Under the global mutex: fetch, check and store a new generation. Returns the parsed
  * set (so this process need not parse it again) or NULL. */
-static local_set_t *fetch_and_store(mab_source_t *src, slot_hdr_t *hdr, apr_uint32_t now,
+static local_set_t *fetch_and_store(mab_source_t *src, mab_keyslot_t *slot, apr_uint32_t now,
                                     int refetch, apr_uint32_t *gen_out)
 {
-    mab_keycache_t *kc = src->kc;
-    apr_pool_t *tmp = new_private_pool();
-    const char *why = NULL, *url = src->uri;
-    char *body = NULL;
-    apr_size_t len = 0, cap = kc->opts.slot_size;
-    long max_age = -1, ttl;
-    local_set_t *set = NULL;
+    apr_pool_t *pool = NULL;
+    mab_keyset_t *ks =
+        mab_keyfetch(slot, src->uri, src->discovery, &src->kc->opts, now, refetch, &pool, gen_out);
+    local_set_t *set;
 
-    hdr->last_attempt = now;
-    hdr->fetches++;
-    hdr->refetches += refetch ? 1 : 0;
-    if (!tmp) {
-        apr_cpystrn(hdr->last_error, "out of memory", sizeof(hdr->last_error));
-        hdr->failures++;
+    if (!ks) {
         return NULL;
     }
-    if (src->discovery && (url = discover(src, hdr, tmp, now, &why)) == NULL) {
-        record_failure(src, hdr, tmp, now, why);
-        goto cleanup;
-    }
-    /* Fetch a bit more than fits, so a key set that is too large can say how large. */
-    cap = cap < MAB_FETCH_MAX_BYTES ? MAB_FETCH_MAX_BYTES : cap;
-    if (mab_fetch_ex(tmp, url, kc->opts.fetch_timeout_ms, cap, kc->opts.ca_file, &body, &len,
-                     &max_age, &why)
-        != 0) {
-        record_failure(src, hdr, tmp, now,
-                       src->discovery ? apr_pstrcat(tmp, url, ": ", why, NULL) : why);
-        goto cleanup;
-    }
-    if (len > kc->opts.slot_size) {
-        why = apr_psprintf(tmp,
-                           "key set is %lu bytes, more than AuthBearerCacheSize (%lu bytes): set "
-                           "AuthBearerCacheSize %luK or more",
-                           (unsigned long)len, (unsigned long)kc->opts.slot_size,
-                           (unsigned long)((len + 1023) / 1024));
-        record_failure(src, hdr, tmp, now, why);
-        goto cleanup;
-    }
-    set = parse_set(src, body, len, 1, tmp, &why);
-    if (!set) {
-        record_failure(src, hdr, tmp, now, why);
-        goto cleanup;
-    }
-    ttl = keep_for(&kc->opts, max_age);
-    hdr->fetched_at = now;
-    hdr->expires_at = now + (apr_uint32_t)ttl;
-    hdr->refresh_at = hdr->expires_at - refresh_margin(ttl);
-    hdr->last_error[0] = '\0';
-    /* Published last: a process that sees the new gen finds the bytes already there. */
-    *gen_out = write_slot(hdr, body, len);
-    mab_log(MAB_LOG_INFO, "MAB00031: key set %s fetched: %d key(s), %d skipped, %lu bytes",
-            src->discovery ? url : src->uri, set->ks->nkeys, set->ks->nskipped, (unsigned long)len);
-cleanup:
-    apr_pool_destroy(tmp);
+    set = apr_pcalloc(pool, sizeof(*set));
+    set->pool = pool;
+    set->ks = ks;
     return set;
 }
 
@@ -520,11 +303,11 @@ static const mab_keyset_t *hold_current(mab_source_t *src, apr_pool_t *pool, apr
 
     lock_local(src);
     set = src->current;
-    if (set && gen && src->current_gen != gen) {
+    if (set && gen && atomic_load_explicit(&src->current_gen, memory_order_relaxed) != gen) {
         set = NULL;
     }
     if (set) {
-        apr_atomic_inc32(&set->refs);
+        atomic_fetch_add_explicit(&set->refs, 1, memory_order_relaxed);
     }
     unlock_local(src);
     if (!set) {
@@ -539,57 +322,24 @@ static const mab_keyset_t *hold_current(mab_source_t *src, apr_pool_t *pool, apr
 
 apr_uint32_t mab_keycache_current_gen(mab_keycache_t *kc, mab_source_t *src, apr_uint32_t now)
 {
-    slot_hdr_t *hdr;
+    mab_keyslot_t *slot;
     apr_uint32_t gen;
 
     if (!kc->base || !src) {
         return 0;
     }
-    hdr = slot_of(src);
-    gen = apr_atomic_read32(&hdr->gen);
+    slot = slot_of(src);
+    gen = mab_keyslot_gen(slot);
     /* The warm path's own conditions: anything else goes through mab_keycache_get. */
-    if (gen == 0 || now >= apr_atomic_read32(&hdr->expires_at)
-        || apr_atomic_read32(&src->current_gen) != gen) {
+    if (gen == 0 || now >= mab_keyslot_get(&slot->expires_at)
+        || atomic_load_explicit(&src->current_gen, memory_order_relaxed) != gen) {
         return 0;
     }
     return gen;
 }
 
-/* With a background refresher, requests leave expired keys to it (it retries every
- * retry interval while the issuer is down) and only step in when it is clearly stuck. */
-static apr_uint32_t stale_grace(const mab_keycache_t *kc)
-{
-    return kc->background ? (apr_uint32_t)(kc->opts.retry_interval_s
-                                           + 2 * kc->opts.fetch_timeout_ms / 1000 + 2)
-                          : 0;
-}
-
-/* Times are whole seconds: "more than the interval" keeps two refetches at least a full
- * interval apart (a fetch at 10.9 s and one at 12.0 s would be 1.1 s apart with >=). */
-static int refetch_allowed(const mab_keycache_opts_t *o, apr_uint32_t since)
-{
-    return o->refetch_interval_s == 0 || since > (apr_uint32_t)o->refetch_interval_s;
-}
-
-/* Under the global mutex: whether src should be fetched now. */
-static int fetch_due(const mab_source_t *src, const slot_hdr_t *hdr, apr_uint32_t now,
-                     int want_refresh)
-{
-    const mab_keycache_opts_t *o = &src->kc->opts;
-    apr_uint32_t since = now - hdr->last_attempt;
-
-    if (hdr->gen == 0) {
-        /* Cold: after a failure, wait the retry interval instead of hammering. */
-        return hdr->last_attempt == 0 || since >= (apr_uint32_t)o->retry_interval_s;
-    }
-    if (now >= hdr->expires_at + stale_grace(src->kc)) {
-        return 1; /* a failed refresh already pushed expires_at by the retry interval */
-    }
-    return want_refresh && refetch_allowed(o, since);
-}
-
 /* Parses the slot's current generation into this process unless it has it already. */
-static void adopt_shared(mab_source_t *src, slot_hdr_t *hdr, apr_uint32_t local_gen)
+static void adopt_shared(mab_source_t *src, mab_keyslot_t *slot, apr_uint32_t local_gen)
 {
     apr_pool_t *copy_pool;
     char *copy = NULL;
@@ -598,11 +348,11 @@ static void adopt_shared(mab_source_t *src, slot_hdr_t *hdr, apr_uint32_t local_
     local_set_t *set;
     const char *why = NULL;
 
-    gen = apr_atomic_read32(&hdr->gen);
+    gen = mab_keyslot_gen(slot);
     if (gen == 0 || gen == local_gen || (copy_pool = new_private_pool()) == NULL) {
         return;
     }
-    gen = read_slot(src, hdr, copy_pool, &copy, &len);
+    gen = mab_keyslot_copy(slot, src->kc->opts.slot_size, copy_pool, &copy, &len);
     if (gen != 0 && gen != local_gen) {
         /* The fetching process already logged the keys it skipped. */
         set = parse_set(src, copy, len, 0, copy_pool, &why);
@@ -619,7 +369,7 @@ static void adopt_shared(mab_source_t *src, slot_hdr_t *hdr, apr_uint32_t local_
 const mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *pool,
                                      int want_refresh, const char **err)
 {
-    slot_hdr_t *hdr;
+    mab_keyslot_t *slot;
     apr_uint32_t now, gen, local_gen;
     int have_local;
     const mab_keyset_t *ks;
@@ -629,51 +379,59 @@ const mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_
         *err = "key cache is not initialised";
         return NULL;
     }
-    hdr = slot_of(src);
+    slot = slot_of(src);
     now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    gen = apr_atomic_read32(&hdr->gen);
+    gen = mab_keyslot_gen(slot);
 
     /* Warm path: shared copy fresh and already parsed here. No global lock, no parse. */
-    if (gen != 0 && !want_refresh && now < apr_atomic_read32(&hdr->expires_at)) {
+    if (gen != 0 && !want_refresh && now < mab_keyslot_get(&slot->expires_at)) {
         ks = hold_current(src, pool, gen);
         if (ks) {
             return ks;
         }
     }
-    if (!apr_atomic_read32(&hdr->in_use)) {
-        apr_atomic_set32(&hdr->in_use, 1);
+    if (!mab_keyslot_get(&slot->in_use)) {
+        mab_keyslot_set(&slot->in_use, 1);
     }
     lock_local(src);
     have_local = src->current != NULL;
-    local_gen = src->current_gen;
+    local_gen = atomic_load_explicit(&src->current_gen, memory_order_relaxed);
     unlock_local(src);
 
     /* Checked without the mutex first, so a flood of unknown kids inside the refetch
      * interval does not even contend for it; fetch_due decides under it. */
-    if (gen == 0 || now >= apr_atomic_read32(&hdr->expires_at) + stale_grace(kc)
+    if (gen == 0
+        || now >= mab_keyslot_get(&slot->expires_at)
+                      + mab_keyrefresh_stale_grace(&kc->opts, kc->background)
         || (want_refresh
-            && refetch_allowed(&kc->opts, now - apr_atomic_read32(&hdr->last_attempt)))) {
+            && mab_keyrefresh_refetch_allowed(&kc->opts,
+                                              now - mab_keyslot_get(&slot->last_attempt)))) {
         /* With keys in hand, never queue behind another process's fetch. */
         apr_status_t rv =
             have_local ? apr_global_mutex_trylock(kc->mutex) : apr_global_mutex_lock(kc->mutex);
         if (rv == APR_SUCCESS) {
-            if (fetch_due(src, hdr, now, want_refresh)) {
+            /* Under the mutex the slot cannot change: read again, as it may have since. */
+            gen = mab_keyslot_gen(slot);
+            if (mab_keyrefresh_fetch_due(&kc->opts, kc->background, gen,
+                                         mab_keyslot_get(&slot->expires_at),
+                                         mab_keyslot_get(&slot->last_attempt), now, want_refresh)) {
                 apr_uint32_t new_gen = 0;
-                local_set_t *set =
-                    fetch_and_store(src, hdr, now, want_refresh && hdr->gen, &new_gen);
+                local_set_t *set = fetch_and_store(src, slot, now, want_refresh && gen, &new_gen);
                 if (set) {
                     install(src, set, new_gen);
                     local_gen = new_gen;
                 }
             }
-            if (hdr->gen == 0) {
-                *err = apr_pstrdup(pool, hdr->last_error[0] ? hdr->last_error : "never fetched");
+            if (mab_keyslot_gen(slot) == 0) {
+                *err = mab_keyslot_has_text(slot->last_error)
+                           ? mab_keyslot_text(pool, slot->last_error, sizeof(slot->last_error))
+                           : "never fetched";
             }
             apr_global_mutex_unlock(kc->mutex);
         }
     }
     /* Another process (or the watchdog) may have stored a newer generation. */
-    adopt_shared(src, hdr, local_gen);
+    adopt_shared(src, slot, local_gen);
     ks = hold_current(src, pool, 0);
     if (!ks && !*err) {
         *err = "no keys available";
@@ -690,25 +448,21 @@ int mab_keycache_maintain(mab_keycache_t *kc)
     }
     for (i = 0; i < kc->sources->nelts; i++) {
         mab_source_t *src = APR_ARRAY_IDX(kc->sources, i, mab_source_t *);
-        slot_hdr_t *hdr = slot_of(src);
+        mab_keyslot_t *slot = slot_of(src);
         apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now()), new_gen = 0;
         local_set_t *set = NULL;
-        int due;
 
-        if (!apr_atomic_read32(&hdr->in_use)) {
-            continue;
-        }
-        /* Never tried yet (warm-up), or keys due for refresh. A source that has never
-         * worked is retried by the requests that need it, not here: that keeps a broken
-         * source's error out of the log until someone uses it. */
-        due = apr_atomic_read32(&hdr->gen) ? now >= apr_atomic_read32(&hdr->refresh_at)
-                                           : apr_atomic_read32(&hdr->last_attempt) == 0;
-        if (!due || apr_global_mutex_lock(kc->mutex) != APR_SUCCESS) {
+        if (!mab_keyslot_get(&slot->in_use)
+            || !mab_keyrefresh_maintain_due(mab_keyslot_gen(slot),
+                                            mab_keyslot_get(&slot->refresh_at),
+                                            mab_keyslot_get(&slot->last_attempt), now)
+            || apr_global_mutex_lock(kc->mutex) != APR_SUCCESS) {
             continue;
         }
         /* Checked again under the mutex: a request may have fetched meanwhile. */
-        if (hdr->gen ? now >= hdr->refresh_at : hdr->last_attempt == 0) {
-            set = fetch_and_store(src, hdr, now, 0, &new_gen);
+        if (mab_keyrefresh_maintain_due(mab_keyslot_gen(slot), mab_keyslot_get(&slot->refresh_at),
+                                        mab_keyslot_get(&slot->last_attempt), now)) {
+            set = fetch_and_store(src, slot, now, 0, &new_gen);
             fetched++;
         }
         apr_global_mutex_unlock(kc->mutex);
@@ -724,18 +478,9 @@ static apr_time_t secs(apr_uint32_t t)
     return t ? apr_time_from_sec((apr_time_t)t) : 0;
 }
 
-/* Copies a string the writer may be changing: always terminated, maybe torn (display only). */
-static const char *snap(apr_pool_t *p, const char *s, apr_size_t size)
-{
-    char *c = apr_pstrmemdup(p, s, size);
-
-    c[size - 1] = '\0';
-    return apr_pstrdup(p, c);
-}
-
 void mab_keycache_info(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *p, mab_source_info_t *out)
 {
-    slot_hdr_t *hdr;
+    mab_keyslot_t *slot;
     char *buf = NULL;
     apr_size_t len = 0;
 
@@ -748,18 +493,21 @@ void mab_keycache_info(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *p, mab
     if (!kc->base) {
         return;
     }
-    hdr = slot_of(src);
-    out->in_use = (int)apr_atomic_read32(&hdr->in_use);
-    out->fetched_at = secs(hdr->fetched_at);
-    out->expires_at = secs(hdr->expires_at);
-    out->last_attempt = secs(hdr->last_attempt);
-    out->fetches = hdr->fetches;
-    out->failures = hdr->failures;
-    out->refetches = hdr->refetches;
-    out->last_error = snap(p, hdr->last_error, sizeof(hdr->last_error));
-    out->meta_url = snap(p, hdr->meta_url, sizeof(hdr->meta_url));
-    out->jwks_uri = src->discovery ? snap(p, hdr->jwks_uri, sizeof(hdr->jwks_uri)) : src->uri;
-    if (read_slot(src, hdr, p, &buf, &len)) {
+    /* Without the mutex (the status page must not wait for a hanging fetch): each number
+     * is whole, but they may come from either side of a fetch that is under way. */
+    slot = slot_of(src);
+    out->in_use = (int)mab_keyslot_get(&slot->in_use);
+    out->fetched_at = secs(mab_keyslot_get(&slot->fetched_at));
+    out->expires_at = secs(mab_keyslot_get(&slot->expires_at));
+    out->last_attempt = secs(mab_keyslot_get(&slot->last_attempt));
+    out->fetches = mab_keyslot_get(&slot->fetches);
+    out->failures = mab_keyslot_get(&slot->failures);
+    out->refetches = mab_keyslot_get(&slot->refetches);
+    out->last_error = mab_keyslot_text(p, slot->last_error, sizeof(slot->last_error));
+    out->meta_url = mab_keyslot_text(p, slot->meta_url, sizeof(slot->meta_url));
+    out->jwks_uri =
+        src->discovery ? mab_keyslot_text(p, slot->jwks_uri, sizeof(slot->jwks_uri)) : src->uri;
+    if (mab_keyslot_copy(slot, kc->opts.slot_size, p, &buf, &len)) {
         json_t *doc = json_loadb(buf, len, 0, NULL);
         json_t *keys = json_object_get(doc, "keys"), *k;
         size_t i;

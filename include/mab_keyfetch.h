@@ -1,0 +1,23 @@
+#ifndef MAB_KEYFETCH_H
+#define MAB_KEYFETCH_H
+
+#include <apr_pools.h>
+
+#include "mab_jwks.h"
+#include "mab_keycache.h"
+#include "mab_keyslot.h"
+
+/* Under the global mutex: one attempt to fetch the key set of a source into its slot.
+ * uri is the JWKS location, or the issuer when discovery is set. The attempt is counted
+ * in the slot; a key set that cannot be had, does not fit or does not parse is recorded
+ * there and logged (MAB00030), keeping the previous generation (stale-if-error); a good
+ * one is published as a new generation (logged as MAB00031).
+ *
+ * On success returns the keys, parsed once so the fetching process need not parse them
+ * again, in *keys_pool: a new unmanaged pool the caller owns. *gen_out is their
+ * generation. NULL otherwise. */
+mab_keyset_t *mab_keyfetch(mab_keyslot_t *slot, const char *uri, int discovery,
+                           const mab_keycache_opts_t *o, apr_uint32_t now, int refetch,
+                           apr_pool_t **keys_pool, apr_uint32_t *gen_out);
+
+#endif

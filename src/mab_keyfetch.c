@@ -1,0 +1,106 @@
+#include <apr_strings.h>
+
+#include "mab_discovery_cache.h"
+#include "mab_fetch.h"
+#include "mab_keyfetch.h"
+#include "mab_keyrefresh.h"
+#include "mab_log.h"
+
+/* Its own allocator: created and destroyed from any thread without touching pchild, and
+ * handed over to the caller with the keys it holds. */
+static apr_pool_t *new_private_pool(void)
+{
+    apr_pool_t *p = NULL;
+
+    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    return p;
+}
+
+static void record_failure(mab_keyslot_t *slot, const char *uri, int discovery,
+                           const mab_keycache_opts_t *o, apr_pool_t *p, apr_uint32_t now,
+                           const char *why)
+{
+    apr_uint32_t gen = mab_keyslot_gen(slot);
+    const char *label = discovery ? apr_pstrcat(p, "of issuer ", uri, " (discovery)", NULL) : uri;
+
+    why = mab_log_printable(p, why);
+    mab_keyslot_put_text(slot->last_error, sizeof(slot->last_error), why);
+    mab_keyslot_count(&slot->failures);
+    if (gen != 0) {
+        /* Stale-if-error: keep the last good keys, try again after the retry interval. */
+        mab_keyslot_set(&slot->expires_at, mab_keyrefresh_retry_at(o, now));
+    }
+    mab_keyslot_set(&slot->refresh_at, mab_keyrefresh_retry_at(o, now));
+    mab_log(MAB_LOG_ERR, "MAB00030: fetching key set %s failed: %s%s", label, why,
+            gen ? " (keeping the previous keys)" : " (no keys yet: tokens are refused)");
+}
+
+mab_keyset_t *mab_keyfetch(mab_keyslot_t *slot, const char *uri, int discovery,
+                           const mab_keycache_opts_t *o, apr_uint32_t now, int refetch,
+                           apr_pool_t **keys_pool, apr_uint32_t *gen_out)
+{
+    apr_pool_t *tmp = new_private_pool(), *pool = NULL;
+    const char *why = NULL, *url = uri;
+    char *body = NULL;
+    apr_size_t len = 0, cap = o->slot_size;
+    long max_age = -1;
+    mab_keyset_t *ks = NULL;
+    apr_uint32_t expires_at, refresh_at;
+
+    mab_keyslot_set(&slot->last_attempt, now);
+    mab_keyslot_count(&slot->fetches);
+    if (refetch) {
+        mab_keyslot_count(&slot->refetches);
+    }
+    if (!tmp) {
+        mab_keyslot_put_text(slot->last_error, sizeof(slot->last_error), "out of memory");
+        mab_keyslot_count(&slot->failures);
+        return NULL;
+    }
+    if (discovery && (url = mab_discovery_jwks_uri(slot, uri, o, tmp, now, &why)) == NULL) {
+        record_failure(slot, uri, discovery, o, tmp, now, why);
+        goto cleanup;
+    }
+    /* Fetch a bit more than fits, so a key set that is too large can say how large. */
+    cap = cap < MAB_FETCH_MAX_BYTES ? MAB_FETCH_MAX_BYTES : cap;
+    if (mab_fetch_ex(tmp, url, o->fetch_timeout_ms, cap, o->ca_file, &body, &len, &max_age, &why)
+        != 0) {
+        record_failure(slot, uri, discovery, o, tmp, now,
+                       discovery ? apr_pstrcat(tmp, url, ": ", why, NULL) : why);
+        goto cleanup;
+    }
+    if (len > o->slot_size) {
+        why = apr_psprintf(tmp,
+                           "key set is %lu bytes, more than AuthBearerCacheSize (%lu bytes): set "
+                           "AuthBearerCacheSize %luK or more",
+                           (unsigned long)len, (unsigned long)o->slot_size,
+                           (unsigned long)((len + 1023) / 1024));
+        record_failure(slot, uri, discovery, o, tmp, now, why);
+        goto cleanup;
+    }
+    pool = new_private_pool();
+    ks = pool ? mab_jwks_parse_ex(pool, body, len, uri, 1, &why) : NULL;
+    if (!ks) {
+        record_failure(slot, uri, discovery, o, tmp, now, pool ? why : "out of memory");
+        goto cleanup;
+    }
+    mab_keyrefresh_schedule(o, now, max_age, &expires_at, &refresh_at);
+    mab_keyslot_set(&slot->fetched_at, now);
+    mab_keyslot_set(&slot->expires_at, expires_at);
+    mab_keyslot_set(&slot->refresh_at, refresh_at);
+    mab_keyslot_put_text(slot->last_error, sizeof(slot->last_error), "");
+    /* Published last: a process that sees the new gen finds its expiry already there. */
+    *gen_out = mab_keyslot_publish(slot, body, len);
+    mab_log(MAB_LOG_INFO, "MAB00031: key set %s fetched: %d key(s), %d skipped, %lu bytes",
+            discovery ? url : uri, ks->nkeys, ks->nskipped, (unsigned long)len);
+    *keys_pool = pool;
+    pool = NULL;
+cleanup:
+    if (pool) {
+        apr_pool_destroy(pool);
+    }
+    apr_pool_destroy(tmp);
+    return ks;
+}
