@@ -49,8 +49,9 @@ const struct json_t *mab_claims_lookup(const struct json_t *claims, const char *
 int mab_claims_name_valid(const char *name, const char **why);
 
 /* 1 when claim `name` (see mab_claims_lookup) equals one of `values` (strings compare as
- * strings, numbers numerically, booleans as true/false), or, for an array claim, contains
- * one of them. */
+ * strings; integers exactly as long long against integer text; reals against decimal text
+ * with a '.' or exponent, the same double, and only below 2^53; never an integer with a real;
+ * booleans as true/false), or, for an array claim, contains one of them. */
 int mab_claims_match(const struct json_t *claims, const char *name,
                      const apr_array_header_t *values);
 
