@@ -609,6 +609,62 @@ static void test_jwks(apr_pool_t *p, json_t *all, json_t *ec)
     free(oct_text);
 }
 
+static char last_log[1024];
+static void keep_log(void *baton, int level, const char *msg)
+{
+    (void)baton;
+    (void)level;
+    snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
+/* The kid is the issuer's text: in MAB00021 it must not forge log lines or fill the log. */
+static void test_skip_log_kid(apr_pool_t *p)
+{
+    static const struct {
+        const char *kid_json, *logged, *what;
+    } cases[] = {
+        {"\"k1\"", "kid=k1)", "plain kid as it is"},
+        {"\"a\\nMAB00100: forged\"", "kid=a\\x0aMAB00100: forged)", "newline escaped"},
+        {"\"\\u001b[31mred\"", "kid=\\x1b[31mred)", "ESC escaped"},
+        {"\"q\\\"b\\\\s\"", "kid=q\\\"b\\\\s)", "quote and backslash escaped"},
+        {"\"Zo\\u00eb\"", "kid=Zo\\xc3\\xab)", "UTF-8 bytes escaped"},
+        {"7", "kid=-)", "kid that is not a string"},
+    };
+    size_t i;
+    char *long_kid = apr_palloc(p, 101);
+
+    mab_log_set(keep_log, NULL);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = NULL;
+        const char *doc = apr_psprintf(
+            p, "{\"keys\":[{\"kty\":\"RSA\",\"use\":\"enc\",\"kid\":%s}]}", cases[i].kid_json);
+        last_log[0] = '\0';
+        mab_jwks_parse(p, doc, strlen(doc), "test", &why);
+        if (!ok(strstr(last_log, cases[i].logged) != NULL, "MAB00021 kid: %s", cases[i].what)) {
+            printf("#   logged: %s\n", last_log);
+        }
+        ok(!strchr(last_log, '\n') && !strchr(last_log, '\x1b'),
+           "MAB00021 kid: %s: no control byte in the line", cases[i].what);
+    }
+    memset(long_kid, 'k', 100);
+    long_kid[100] = '\0';
+    {
+        const char *why = NULL;
+        const char *doc = apr_psprintf(
+            p, "{\"keys\":[{\"kty\":\"RSA\",\"use\":\"enc\",\"kid\":\"%s\"}]}", long_kid);
+        const char *want = apr_psprintf(p, "kid=%.64s...)", long_kid);
+        last_log[0] = '\0';
+        mab_jwks_parse(p, doc, strlen(doc), "test", &why);
+        if (!ok(strstr(last_log, want) != NULL, "MAB00021 kid: 100 bytes cut to 64 and \"...\"")) {
+            printf("#   logged: %s\n", last_log);
+        }
+    }
+    is_str(mab_log_item(p, NULL), "-", "mab_log_item(NULL) is \"-\"");
+    is_str(mab_log_item(p, apr_pstrndup(p, long_kid, 64)), apr_pstrndup(p, long_kid, 64),
+           "mab_log_item: exactly 64 bytes are not cut");
+    mab_log_set(NULL, NULL);
+}
+
 /* Fuzzer finding: a key set with a malformed RSA modulus must get the same verdict on every
  * parse (OpenSSL's RSA public-key check is probabilistic, so RSA moduli are checked by the
  * core's own deterministic rules). */
@@ -662,6 +718,7 @@ int main(void)
     }
     test_jwks(p, all, ec_jwk_v);
     test_deterministic_rsa_check(p);
+    test_skip_log_kid(p);
 
     json_decref(all);
     apr_pool_destroy(p);
