@@ -30,7 +30,8 @@ mab_err_e mab_claims_validate(const struct json_t *claims, const mab_claim_polic
                               apr_pool_t *p, const char **detail);
 
 /* 1 when every scope in `required` is granted by the `scope` string, the `scp` string or
- * array, or the `permissions` array. Otherwise 0 and *missing is the first one absent. */
+ * array, or the `permissions` array, in no other shape. Otherwise 0 and *missing is the
+ * first one absent. */
 int mab_claims_has_scopes(const struct json_t *claims, const apr_array_header_t *required,
                           const char **missing);
 

@@ -215,13 +215,17 @@ int mab_claims_name_valid(const char *name, const char **why)
     return name[0] == '/' ? mab_jsonptr_valid(name, why) : 1;
 }
 
-/* A scope claim's value: a space-delimited string or an array of whole scopes. */
-static int scope_in_value(const json_t *v, const char *want)
+#define SCOPE_STRING 1 /* a space-delimited string */
+#define SCOPE_ARRAY 2  /* an array of whole scopes */
+
+/* A scope claim's value, in one of the shapes `shapes` allows; any other shape grants
+ * nothing. */
+static int scope_in_value(const json_t *v, int shapes, const char *want)
 {
-    if (json_is_string(v)) {
+    if ((shapes & SCOPE_STRING) && json_is_string(v)) {
         return word_in(json_string_value(v), want);
     }
-    if (json_is_array(v)) {
+    if ((shapes & SCOPE_ARRAY) && json_is_array(v)) {
         size_t i;
         const json_t *e;
         json_array_foreach ((json_t *)v, i, e) {
@@ -235,14 +239,24 @@ static int scope_in_value(const json_t *v, const char *want)
 
 static int scope_granted(const json_t *claims, const char *scope_claim, const char *want)
 {
-    static const char *const names[] = {"scope", "scp", "permissions"};
+    /* Only the shapes the README promises (RFC 8693 scope, Azure scp, Auth0 permissions):
+     * an issuer that sends another shape means something this module does not know. */
+    static const struct {
+        const char *name;
+        int shapes;
+    } sources[] = {
+        {"scope", SCOPE_STRING},
+        {"scp", SCOPE_STRING | SCOPE_ARRAY},
+        {"permissions", SCOPE_ARRAY},
+    };
     size_t k;
 
     if (scope_claim) {
-        return scope_in_value(mab_claims_lookup(claims, scope_claim), want);
+        return scope_in_value(mab_claims_lookup(claims, scope_claim), SCOPE_STRING | SCOPE_ARRAY,
+                              want);
     }
-    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-        if (scope_in_value(json_object_get(claims, names[k]), want)) {
+    for (k = 0; k < sizeof(sources) / sizeof(sources[0]); k++) {
+        if (scope_in_value(json_object_get(claims, sources[k].name), sources[k].shapes, want)) {
             return 1;
         }
     }

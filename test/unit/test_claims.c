@@ -483,6 +483,19 @@ static void test_scopes(apr_pool_t *p)
     is_int(HAS(c, "read", NULL, NULL), 0, "no scope claims: not granted");
     is_str(missing, "read", "no scope claims: *missing");
 
+    /* Only the documented shapes: scope is a string, permissions an array. */
+    c = claims(p, "{\"scope\":[\"read\",\"write\"]}");
+    is_int(HAS(c, "read", NULL, NULL), 0, "scope as an array grants nothing");
+    c = claims(p, "{\"permissions\":\"read write\"}");
+    is_int(HAS(c, "read", NULL, NULL), 0, "permissions as a string grants nothing");
+    c = claims(p, "{\"scope\":[\"read\"],\"permissions\":\"read\",\"scp\":\"write\"}");
+    is_int(HAS(c, "write", NULL, NULL), 1, "undocumented shapes beside an scp string: scp counts");
+    is_int(HAS(c, "read", NULL, NULL), 0, "undocumented shapes beside an scp string: they do not");
+    is_int(mab_claims_has_scopes_in(c, "scope", list(p, "read", NULL, NULL), &missing), 1,
+           "AuthBearerScopeClaim scope: an array is one of its documented shapes");
+    is_int(mab_claims_has_scopes_in(c, "permissions", list(p, "read", NULL, NULL), &missing), 1,
+           "AuthBearerScopeClaim permissions: a string is one of its documented shapes");
+
     c = claims(p, "{\"scope\":[1,2],\"scp\":42,\"permissions\":{\"read\":true}}");
     is_int(HAS(c, "read", NULL, NULL), 0, "scope claims of the wrong type grant nothing");
 #undef HAS
