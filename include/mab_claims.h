@@ -30,7 +30,8 @@ mab_err_e mab_claims_validate(const struct json_t *claims, const mab_claim_polic
                               apr_pool_t *p, const char **detail);
 
 /* 1 when every scope in `required` is granted by the `scope` string, the `scp` string or
- * array, or the `permissions` array. Otherwise 0 and *missing is the first one absent. */
+ * array, or the `permissions` array, in no other shape. Otherwise 0 and *missing is the
+ * first one absent. */
 int mab_claims_has_scopes(const struct json_t *claims, const apr_array_header_t *required,
                           const char **missing);
 
@@ -49,8 +50,9 @@ const struct json_t *mab_claims_lookup(const struct json_t *claims, const char *
 int mab_claims_name_valid(const char *name, const char **why);
 
 /* 1 when claim `name` (see mab_claims_lookup) equals one of `values` (strings compare as
- * strings, numbers numerically, booleans as true/false), or, for an array claim, contains
- * one of them. */
+ * strings; integers exactly as long long against integer text; reals against decimal text
+ * with a '.' or exponent, the same double, and only below 2^53; never an integer with a real;
+ * booleans as true/false), or, for an array claim, contains one of them. */
 int mab_claims_match(const struct json_t *claims, const char *name,
                      const apr_array_header_t *values);
 

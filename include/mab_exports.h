@@ -19,11 +19,13 @@ typedef struct mab_export_t {
 typedef struct mab_exports_t {
     const char *claims_json;
     size_t claims_json_len;
-    size_t n;             /* in the claims' own order; a later one wins a name clash */
+    size_t n;             /* in the claims' own order; see mab_exports_build for clashes */
     mab_export_t vars[1]; /* n of them (at least one slot, so the struct is standard C) */
 } mab_exports_t;
 
-/* NULL when memory runs out or a value cannot be serialised. */
+/* When several claims fold to one variable name ("sub", "SUB"), only the claim named
+ * exactly the lower-case form of the variable's suffix ("sub") is exported; if none is,
+ * that variable is not set. NULL when memory runs out or a value cannot be serialised. */
 mab_exports_t *mab_exports_build(const struct json_t *claims);
 
 void mab_exports_free(mab_exports_t *x);

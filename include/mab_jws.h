@@ -11,6 +11,12 @@ struct mab_keyset_t;
 
 #define MAB_MAX_TOKEN_SIZE 8192
 
+/* At most this many signature checks per token and key set (keys without a kid match, or
+ * several keys sharing one kid), so a key set cannot turn one forged token into unbounded
+ * work; with the RSA bounds at import (8192-bit n, 32-bit e) a token costs at most about
+ * 8 x 0.8 ms. */
+#define MAB_MAX_VERIFY_ATTEMPTS 8
+
 /* A JWS in compact serialization, decoded but not yet trusted. */
 typedef struct mab_jws_t {
     const struct mab_alg_t *alg; /* NULL until the header names a registered alg */
@@ -37,7 +43,8 @@ mab_err_e mab_jws_verify_key(const mab_jws_t *jws, const struct mab_key_t *key,
                              const char **detail);
 
 /* Signature-only verification against a key set: `kid` selects the key; without a kid,
- * every key that fits the alg is tried. alg_mask is the allow-list. */
+ * the keys that fit the alg are tried in order, at most MAB_MAX_VERIFY_ATTEMPTS of them.
+ * alg_mask is the allow-list. */
 mab_err_e mab_jws_verify_keyset(const mab_jws_t *jws, const struct mab_keyset_t *ks,
                                 unsigned alg_mask, const char **detail);
 

@@ -11,7 +11,14 @@
 #define MAB_LOG_INFO 6
 #define MAB_LOG_DEBUG 7
 
+#include <apr_pools.h>
+
 typedef void mab_log_fn(void *baton, int level, const char *msg);
+
+/* Text from outside (an issuer's kid, ...) made safe for one log line: at most 64 bytes,
+ * then "..."; bytes outside printable ASCII as \xNN, '"' and '\\' escaped: the glue's
+ * rule for loggable(). "-" for NULL. */
+const char *mab_log_item(apr_pool_t *p, const char *s);
 
 void mab_log_set(mab_log_fn *fn, void *baton);
 void mab_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

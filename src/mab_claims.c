@@ -215,13 +215,17 @@ int mab_claims_name_valid(const char *name, const char **why)
     return name[0] == '/' ? mab_jsonptr_valid(name, why) : 1;
 }
 
-/* A scope claim's value: a space-delimited string or an array of whole scopes. */
-static int scope_in_value(const json_t *v, const char *want)
+#define SCOPE_STRING 1 /* a space-delimited string */
+#define SCOPE_ARRAY 2  /* an array of whole scopes */
+
+/* A scope claim's value, in one of the shapes `shapes` allows; any other shape grants
+ * nothing. */
+static int scope_in_value(const json_t *v, int shapes, const char *want)
 {
-    if (json_is_string(v)) {
+    if ((shapes & SCOPE_STRING) && json_is_string(v)) {
         return word_in(json_string_value(v), want);
     }
-    if (json_is_array(v)) {
+    if ((shapes & SCOPE_ARRAY) && json_is_array(v)) {
         size_t i;
         const json_t *e;
         json_array_foreach ((json_t *)v, i, e) {
@@ -235,14 +239,24 @@ static int scope_in_value(const json_t *v, const char *want)
 
 static int scope_granted(const json_t *claims, const char *scope_claim, const char *want)
 {
-    static const char *const names[] = {"scope", "scp", "permissions"};
+    /* Only the shapes the README promises (RFC 8693 scope, Azure scp, Auth0 permissions):
+     * an issuer that sends another shape means something this module does not know. */
+    static const struct {
+        const char *name;
+        int shapes;
+    } sources[] = {
+        {"scope", SCOPE_STRING},
+        {"scp", SCOPE_STRING | SCOPE_ARRAY},
+        {"permissions", SCOPE_ARRAY},
+    };
     size_t k;
 
     if (scope_claim) {
-        return scope_in_value(mab_claims_lookup(claims, scope_claim), want);
+        return scope_in_value(mab_claims_lookup(claims, scope_claim), SCOPE_STRING | SCOPE_ARRAY,
+                              want);
     }
-    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-        if (scope_in_value(json_object_get(claims, names[k]), want)) {
+    for (k = 0; k < sizeof(sources) / sizeof(sources[0]); k++) {
+        if (scope_in_value(json_object_get(claims, sources[k].name), sources[k].shapes, want)) {
             return 1;
         }
     }
@@ -270,7 +284,43 @@ int mab_claims_has_scopes_in(const json_t *claims, const char *scope_claim,
     return 1;
 }
 
-/* One configured value (always text) against one JSON scalar. */
+/* Beyond 2^53 a double no longer holds every integer, so two different ids can round to
+ * the same real: such reals never match. */
+#define MAB_EXACT_REAL_LIMIT 9007199254740992.0
+
+/* An integer Require value: -?[0-9]+ within long long, read exactly (no double on the way,
+ * so 64-bit ids never round onto their neighbours). 1 when it is one, else 0. */
+static int parse_integer(const char *want, long long *out)
+{
+    const char *digits = want[0] == '-' ? want + 1 : want;
+    char *end;
+
+    if (!*digits || strspn(digits, "0123456789") != strlen(digits)) {
+        return 0;
+    }
+    errno = 0;
+    *out = strtoll(want, &end, 10);
+    return errno == 0 && *end == '\0';
+}
+
+/* A decimal Require value for a real claim: a plain decimal number with a '.' or an
+ * exponent, finite and small enough to be exact. strtod alone would also take " 42",
+ * "0x2a" or "inf". */
+static int parse_decimal(const char *want, double *out)
+{
+    char *end;
+
+    if (strspn(want, "0123456789+-.eE") != strlen(want) || !(apr_isdigit(*want) || *want == '-')
+        || !strpbrk(want, ".eE")) {
+        return 0;
+    }
+    errno = 0;
+    *out = strtod(want, &end);
+    return *end == '\0' && errno == 0 && fabs(*out) < MAB_EXACT_REAL_LIMIT;
+}
+
+/* One configured value (always text) against one JSON scalar. Integers compare exactly
+ * with integer values; a real only with a decimal value; never an integer with a real. */
 static int scalar_matches(const json_t *v, const char *want)
 {
     if (json_is_string(v)) {
@@ -282,17 +332,14 @@ static int scalar_matches(const json_t *v, const char *want)
     if (json_is_false(v)) {
         return strcmp(want, "false") == 0;
     }
-    if (json_is_number(v)) {
-        char *end;
-        double d;
-        /* Plain decimal only: strtod alone would also take " 42", "0x2a" or "inf". */
-        if (strspn(want, "0123456789+-.eE") != strlen(want)
-            || !(apr_isdigit(*want) || *want == '-')) {
-            return 0;
-        }
-        errno = 0;
-        d = strtod(want, &end);
-        return *want && *end == '\0' && errno == 0 && isfinite(d) && d == json_number_value(v);
+    if (json_is_integer(v)) {
+        long long n;
+        return parse_integer(want, &n) && n == (long long)json_integer_value(v);
+    }
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        double w;
+        return isfinite(d) && fabs(d) < MAB_EXACT_REAL_LIMIT && parse_decimal(want, &w) && w == d;
     }
     return 0;
 }

@@ -42,33 +42,69 @@ static char *put(char **cursor, const char *s, size_t len)
     return out;
 }
 
-/* Claims whose names differ only outside [A-Za-z0-9_] ("a-b", "a.b") share a variable:
- * the later claim's value wins, in the earlier one's place, as setting them in turn
- * would have it. Leaves every name once, so they can be added without a search. The
- * quadratic walk runs once per token, over at most a few hundred claims (the token size
- * limit bounds them). */
-static size_t unique(mab_export_t *v, size_t n)
+static const char var_prefix[] = "BEARER_CLAIM_";
+
+/* Whether `claim` is exactly the lower-case form of its variable's suffix: "sub" for
+ * BEARER_CLAIM_SUB, "a_b" for BEARER_CLAIM_A_B. */
+static int canonical(const char *claim, const char *var)
 {
+    const char *suffix = var + sizeof(var_prefix) - 1;
+
+    for (; *claim && *suffix; claim++, suffix++) {
+        char want = *suffix >= 'A' && *suffix <= 'Z' ? (char)(*suffix - 'A' + 'a') : *suffix;
+        if (*claim != want) {
+            return 0;
+        }
+    }
+    return *claim == '\0' && *suffix == '\0';
+}
+
+/* Claims whose names fold to one variable ("sub" and "SUB", "a-b" and "a.b") would let
+ * whichever the issuer put last override the one an application reads ("SUB":"admin"
+ * over "sub":"alice" while REMOTE_USER is alice). So of a clash only the claim whose name
+ * is the variable's own lower-case form is exported, in the first one's place; without
+ * one, the variable is not set at all. Leaves every name once, so they can be added
+ * without a search. The quadratic walk runs once per token, over at most a few hundred
+ * claims (the token size limit bounds them). `state` is scratch space for n entries. */
+static size_t unique(mab_export_t *v, const char **claim, unsigned char *state, size_t n)
+{
+    enum { ONE = 0, CLASH = 1, WON = 2 };
     size_t i, j, kept = 0;
 
     for (j = 0; j < n; j++) {
+        int canon = canonical(claim[j], v[j].name);
         for (i = 0; i < kept; i++) {
             if (strcmp(v[i].name, v[j].name) == 0) {
-                v[i].value = v[j].value;
                 break;
             }
         }
         if (i == kept) {
-            v[kept++] = v[j];
+            v[kept] = v[j];
+            state[kept++] = canon ? WON : ONE;
+            continue;
+        }
+        if (canon) {
+            v[i].value = v[j].value;
+            state[i] = WON;
+        }
+        else if (state[i] == ONE) {
+            state[i] = CLASH; /* contested, and no canonical claim so far */
         }
     }
-    return kept;
+    for (i = 0, j = 0; i < kept; i++) {
+        if (state[i] != CLASH) {
+            v[j++] = v[i];
+        }
+    }
+    return j;
 }
 
 mab_exports_t *mab_exports_build(const json_t *claims)
 {
     size_t n = json_object_size(claims), i = 0, bytes;
     text_t *texts, all = {NULL, 0, NULL};
+    const char **names;
+    unsigned char *state;
     mab_exports_t *x = NULL;
     const char *name;
     json_t *value;
@@ -78,8 +114,12 @@ mab_exports_t *mab_exports_build(const json_t *claims)
         return NULL;
     }
     texts = calloc(n ? n : 1, sizeof(*texts));
-    if (!texts || text_of(claims, &all) != 0) {
+    names = calloc(n ? n : 1, sizeof(*names));
+    state = calloc(n ? n : 1, 1);
+    if (!texts || !names || !state || text_of(claims, &all) != 0) {
         free(texts);
+        free(names);
+        free(state);
         return NULL;
     }
     /* First the sizes, then one block holding the table and every string. */
@@ -101,17 +141,20 @@ mab_exports_t *mab_exports_build(const json_t *claims)
     x->claims_json = put(&cursor, all.text, all.len);
     i = 0;
     json_object_foreach ((json_t *)claims, name, value) {
+        names[i] = name;
         x->vars[i].name = mab_claims_env_name_write(cursor, name);
         cursor += strlen(cursor) + 1;
         x->vars[i].value = put(&cursor, texts[i].text, texts[i].len);
         i++;
     }
-    x->n = unique(x->vars, n);
+    x->n = unique(x->vars, names, state, n);
 done:
     while (i > 0) {
         free(texts[--i].dumped);
     }
     free(texts);
+    free(names);
+    free(state);
     free(all.dumped);
     return x;
 }

@@ -70,6 +70,28 @@ int mab_fetch_global_init(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
+/* http and https only, redirects to https only. The _STR options came with libcurl 7.85;
+ * older ones (Ubuntu 22.04, RHEL 9) only have the bitmasks, deprecated since. A refusal
+ * fails the fetch: without the restriction curl would speak file://, gopher://, ... */
+static int restrict_protocols(CURL *curl)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500 && !defined(MAB_FORCE_CURLOPT_PROTOCOLS)
+    return curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK
+           && curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK;
+#else
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+    return curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS))
+               == CURLE_OK
+           && curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS) == CURLE_OK;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+}
+
 static int fetch_url(apr_pool_t *p, const char *url, long timeout_ms, const char *ca_file,
                      fetch_ctx *ctx, const char **err)
 {
@@ -83,13 +105,16 @@ static int fetch_url(apr_pool_t *p, const char *url, long timeout_ms, const char
         *err = "cannot initialise libcurl";
         return -1;
     }
+    if (!restrict_protocols(curl)) {
+        curl_easy_cleanup(curl);
+        *err = "libcurl cannot be restricted to http and https";
+        return -1;
+    }
     curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     /* https may redirect to https only (never falls back to http). Plain http, allowed for
      * loopback hosts, is not redirected at all: a redirect could leave the loopback. */
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, https ? 1L : 0L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca_file) {

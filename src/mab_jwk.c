@@ -11,6 +11,11 @@
 #include "mab_jwk.h"
 
 #define MAB_MIN_RSA_BITS 2048
+/* Verification costs about bits^2 * log2(e): these bounds keep one forged token's work
+ * against a hostile key set small (16384-bit keys with e = 2^64-1 cost ~100x a normal
+ * key) while admitting every key a real issuer publishes. */
+#define MAB_MAX_RSA_BITS 8192
+#define MAB_MAX_RSA_E_BITS 32
 
 static apr_status_t pkey_cleanup(void *data)
 {
@@ -128,9 +133,15 @@ static EVP_PKEY *import_rsa(apr_pool_t *p, json_t *jwk, const char **reason)
         *reason = "RSA key needs base64url n and e";
         return NULL;
     }
-    /* Exponents are small odd numbers in practice; a huge or even one is a broken key. */
+    /* Exponents are small odd numbers in practice (65537, sometimes 3); a huge or even one
+     * is a broken key or a way to make every verification expensive. The byte bound only
+     * spares BN work on absurd input; the bit bound below is the rule. */
     if (e_len == 0 || e_len > 8 || (e[e_len - 1] & 1) == 0) {
-        *reason = "RSA exponent is not acceptable";
+        *reason = "RSA exponent is not an odd number from 3 to 2^32-1";
+        return NULL;
+    }
+    if (n_len > 2 * (MAB_MAX_RSA_BITS / 8)) {
+        *reason = "RSA key is longer than 8192 bits";
         return NULL;
     }
     bn_n = BN_bin2bn(n, (int)n_len, NULL);
@@ -143,8 +154,12 @@ static EVP_PKEY *import_rsa(apr_pool_t *p, json_t *jwk, const char **reason)
         *reason = "RSA key is shorter than 2048 bits";
         goto cleanup;
     }
-    if (BN_is_one(bn_e) || BN_cmp(bn_e, bn_n) >= 0) {
-        *reason = "RSA exponent is not acceptable";
+    if (BN_num_bits(bn_n) > MAB_MAX_RSA_BITS) {
+        *reason = "RSA key is longer than 8192 bits";
+        goto cleanup;
+    }
+    if (BN_is_one(bn_e) || BN_num_bits(bn_e) > MAB_MAX_RSA_E_BITS || BN_cmp(bn_e, bn_n) >= 0) {
+        *reason = "RSA exponent is not an odd number from 3 to 2^32-1";
         goto cleanup;
     }
     if (has_small_factor(bn_n)) {

@@ -49,7 +49,8 @@ mab_keyset_t *mab_jwks_parse_ex(apr_pool_t *p, const char *buf, apr_size_t len, 
             json_t *kid = json_object_get(jwk, "kid");
             if (log_skipped) {
                 mab_log(MAB_LOG_WARNING, "MAB00021: %s: skipping key #%d (kid=%s): %s", source,
-                        (int)i, json_is_string(kid) ? json_string_value(kid) : "-", why);
+                        (int)i,
+                        mab_log_item(p, json_is_string(kid) ? json_string_value(kid) : NULL), why);
             }
             ks->nskipped++;
             continue;

@@ -13,10 +13,6 @@
 #include "mab_jws.h"
 #include "mab_sig.h"
 
-/* Without a kid, at most this many fitting keys are tried, so a key set cannot turn one
- * token into unbounded verification work. */
-#define MAB_MAX_KEYS_TRIED 8
-
 static int ascii_ieq(const char *a, const char *b)
 {
     for (; *a && *b; a++, b++) {
@@ -179,7 +175,7 @@ mab_err_e mab_jws_verify_keyset_ex(const mab_jws_t *jws, const mab_keyset_t *ks,
         *detail = "alg is not in the allow-list";
         return MAB_ERR_ALG;
     }
-    for (i = 0; ks && i < ks->nkeys && tried < MAB_MAX_KEYS_TRIED; i++) {
+    for (i = 0; ks && i < ks->nkeys && tried < MAB_MAX_VERIFY_ATTEMPTS; i++) {
         const mab_key_t *key = ks->keys[i];
         mab_err_e rv;
 

@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <apr_strings.h>
 
@@ -40,4 +41,42 @@ const char *mab_log_printable(apr_pool_t *p, const char *s)
         }
     }
     return c;
+}
+
+#define MAB_LOG_ITEM_MAX 64
+
+const char *mab_log_item(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n, i;
+    char *out, *o;
+
+    if (!s) {
+        return "-";
+    }
+    n = strnlen(s, MAB_LOG_ITEM_MAX + 1);
+    /* Worst case every byte becomes \xNN, plus "..." and the NUL. */
+    o = out = apr_palloc(p, 4 * MAB_LOG_ITEM_MAX + 4);
+    for (i = 0; i < n && i < MAB_LOG_ITEM_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        }
+        else if (c < 0x20 || c > 0x7e) {
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+        else {
+            *o++ = (char)c;
+        }
+    }
+    if (n > MAB_LOG_ITEM_MAX) {
+        memcpy(o, "...", 3);
+        o += 3;
+    }
+    *o = '\0';
+    return out;
 }

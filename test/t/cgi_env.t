@@ -70,6 +70,26 @@ for my $c (sort keys %$payload) {
 my @leak = grep { index($env->{$_} // '', $tok) >= 0 } keys %$env;
 ok(!@leak, 'token not in the CGI environment') or diag "in: @leak";
 
+# claims whose names fold to one variable never override each other: "sub" wins BEARER_CLAIM_SUB
+# over "SUB", whichever comes first; without the lower-case one, none is exported
+for my $order ([ 'sub', 'SUB' ], [ 'SUB', 'sub' ]) {
+    my %v = (sub => 'alice', SUB => 'admin');
+    my $text = json({ iss => ISS, aud => AUD, iat => $t, exp => $t + 300 });
+    $text =~ s/\}\z/,"$order->[0]":"$v{$order->[0]}","$order->[1]":"$v{$order->[1]}"}/;
+    $r = is_granted(req('/protected/env', token => mint(payload => $text)),
+        "env: token with $order->[0] then $order->[1]");
+    $env = env_of($r);
+    is($env->{REMOTE_USER}, 'alice', "$order->[0] then $order->[1]: REMOTE_USER");
+    is($env->{BEARER_CLAIM_SUB}, 'alice', "$order->[0] then $order->[1]: BEARER_CLAIM_SUB is sub's");
+}
+$r = is_granted(req('/protected/env',
+        token => mint(claims => { 'x-role' => 'admin', 'x.role' => 'user' })),
+    'env: token with x-role and x.role');
+$env = env_of($r);
+ok(!exists $env->{BEARER_CLAIM_X_ROLE}, 'x-role and x.role, no x_role: BEARER_CLAIM_X_ROLE not set');
+is($env->{REMOTE_USER}, 'auth0|alice', 'x-role and x.role: the other claims still exported')
+    and is($env->{BEARER_CLAIM_SUB}, 'auth0|alice', 'x-role and x.role: BEARER_CLAIM_SUB set');
+
 # nothing left over from a previous request with other claims (same connection)
 $r = is_granted(req('/protected/env', token => mint()), 'env: second, plain token');
 $env = env_of($r);

@@ -52,6 +52,31 @@ claim_denied('/claim/url/env', { 'https://example.com/roles' => [ 'user' ] },
     'URL-named claim without admin');
 claim_denied('/claim/url/env', { roles => [ 'admin' ] }, 'a different claim name');
 
+# Numbers are compared exactly: the claims go in as JSON text, so the literals are the token's.
+sub raw_claims {
+    my $extra = shift;
+    my $text = json(MAB::Test::default_claims());
+    $text =~ s/\}\z/,$extra}/;
+    return mint(payload => $text);
+}
+sub raw_ok     { is_granted(req($_[0], token => raw_claims($_[1])), $_[2]) }
+sub raw_denied {
+    is_denied(req($_[0], token => raw_claims($_[1])), $_[2], status => 403, challenge => undef);
+}
+
+# Require claim /org/id 1234567890123456789
+raw_ok('/claim/bigid/env',     '"org":{"id":1234567890123456789}', '64-bit id: equal');
+raw_denied('/claim/bigid/env', '"org":{"id":1234567890123456790}', '64-bit id: the next id');
+raw_denied('/claim/bigid/env', '"org":{"id":1234567890123456768}', '64-bit id: its double');
+raw_denied('/claim/bigid/env', '"org":{"id":[1234567890123456700]}', '64-bit id in an array: neighbour');
+raw_denied('/claim/bigid/env', '"org":{"id":1234567890123456789.0}', '64-bit id as a real');
+raw_denied('/claim/bigid/env', '"org":{"id":"1234567890123456789x"}', '64-bit id: other text');
+
+# Require claim ratio 1.5
+raw_ok('/claim/decimal/env',     '"ratio":1.5',   'decimal claim: equal');
+raw_ok('/claim/decimal/env',     '"ratio":15e-1', 'decimal claim: the same number written otherwise');
+raw_denied('/claim/decimal/env', '"ratio":1.25',  'decimal claim: differs');
+
 # a bad token is still a 401 there
 is_denied(req('/claim/string/env', token => mint(claims => { role => 'admin', iss => 'x' })),
     'Require claim, wrong iss', status => 401, reason => 'issuer mismatch',

@@ -22,6 +22,13 @@ is_granted(req('/scope/both/env', token => mint(claims => { scp => [ 'a', 'b' ] 
     'scope a b: scp array');
 is_granted(req('/scope/both/env', token => mint(claims => { permissions => [ 'b', 'a' ] })),
     'scope a b: permissions array');
+# only the shapes the README promises: scope is a string, permissions an array
+is_denied(req('/scope/both/env', token => mint(claims => { scope => [ 'a', 'b' ] })),
+    'scope a b: scope as an array grants nothing', status => 403,
+    challenge => challenge_scope('a b'));
+is_denied(req('/scope/both/env', token => mint(claims => { permissions => 'a b' })),
+    'scope a b: permissions as a string grants nothing', status => 403,
+    challenge => challenge_scope('a b'));
 is_denied(req('/scope/both/env'), 'scope a b: no token', status => 401,
     challenge => challenge_401());
 

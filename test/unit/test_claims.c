@@ -483,6 +483,19 @@ static void test_scopes(apr_pool_t *p)
     is_int(HAS(c, "read", NULL, NULL), 0, "no scope claims: not granted");
     is_str(missing, "read", "no scope claims: *missing");
 
+    /* Only the documented shapes: scope is a string, permissions an array. */
+    c = claims(p, "{\"scope\":[\"read\",\"write\"]}");
+    is_int(HAS(c, "read", NULL, NULL), 0, "scope as an array grants nothing");
+    c = claims(p, "{\"permissions\":\"read write\"}");
+    is_int(HAS(c, "read", NULL, NULL), 0, "permissions as a string grants nothing");
+    c = claims(p, "{\"scope\":[\"read\"],\"permissions\":\"read\",\"scp\":\"write\"}");
+    is_int(HAS(c, "write", NULL, NULL), 1, "undocumented shapes beside an scp string: scp counts");
+    is_int(HAS(c, "read", NULL, NULL), 0, "undocumented shapes beside an scp string: they do not");
+    is_int(mab_claims_has_scopes_in(c, "scope", list(p, "read", NULL, NULL), &missing), 1,
+           "AuthBearerScopeClaim scope: an array is one of its documented shapes");
+    is_int(mab_claims_has_scopes_in(c, "permissions", list(p, "read", NULL, NULL), &missing), 1,
+           "AuthBearerScopeClaim permissions: a string is one of its documented shapes");
+
     c = claims(p, "{\"scope\":[1,2],\"scp\":42,\"permissions\":{\"read\":true}}");
     is_int(HAS(c, "read", NULL, NULL), 0, "scope claims of the wrong type grant nothing");
 #undef HAS
@@ -506,8 +519,10 @@ static void test_match(apr_pool_t *p)
     is_int(mab_claims_match(c, "sub", list(p, NULL, NULL, NULL)), 0, "no values: no match");
 
     is_int(M("n", "42", NULL), 1, "number 42 vs \"42\"");
-    is_int(M("n", "42.0", NULL), 1, "number 42 vs \"42.0\"");
-    is_int(M("n", "4.2e1", NULL), 1, "number 42 vs \"4.2e1\"");
+    is_int(M("n", "42.0", NULL), 0, "integer 42 vs \"42.0\": a decimal never equals an integer");
+    is_int(M("n", "4.2e1", NULL), 0, "integer 42 vs \"4.2e1\": a decimal never equals an integer");
+    is_int(M("n", "+42", NULL), 0, "integer 42 vs \"+42\": no sign but '-'");
+    is_int(M("n", "-", NULL), 0, "integer 42 vs \"-\"");
     is_int(M("n", "4x", NULL), 0, "number 42 vs \"4x\"");
     is_int(M("n", "42x", NULL), 0, "number 42 vs \"42x\"");
     is_int(M("n", "0x2a", NULL), 0, "number 42 vs \"0x2a\": decimal only");
@@ -517,7 +532,9 @@ static void test_match(apr_pool_t *p)
     is_int(M("zero", "", NULL), 0, "number 0 vs \"\": empty text is not zero");
     is_int(M("zero", "0", NULL), 1, "number 0 vs \"0\"");
     is_int(M("n", "inf", NULL), 0, "number 42 vs \"inf\"");
-    is_int(M("r", "42", NULL), 1, "number 42.0 vs \"42\"");
+    is_int(M("r", "42", NULL), 0, "real 42.0 vs \"42\": an integer never equals a real");
+    is_int(M("r", "42.0", NULL), 1, "real 42.0 vs \"42.0\"");
+    is_int(M("r", "4.2e1", NULL), 1, "real 42.0 vs \"4.2e1\": the same double");
     is_int(M("s42", "42.0", NULL), 0, "string \"42\" vs \"42.0\": compared as strings");
     is_int(M("s42", "42", NULL), 1, "string \"42\" vs \"42\"");
 
@@ -535,7 +552,7 @@ static void test_match(apr_pool_t *p)
     is_int(M("roles", "root", NULL), 0, "array of strings: does not contain");
     is_int(M("roles", "user admin", NULL), 0, "array of strings: joined text does not match");
     is_int(M("nums", "2", NULL), 1, "array of numbers: contains 2");
-    is_int(M("nums", "2.0", NULL), 1, "array of numbers: contains 2.0");
+    is_int(M("nums", "2.0", NULL), 0, "array of integers: \"2.0\" is a decimal, no match");
     is_int(M("nums", "4", NULL), 0, "array of numbers: does not contain 4");
     is_int(M("mixed", "7", NULL), 1, "mixed array: number element");
     is_int(M("mixed", "true", NULL), 1, "mixed array: boolean element");
@@ -550,6 +567,43 @@ static void test_match(apr_pool_t *p)
     is_int(M("obj", "a", NULL), 0, "object claim vs a member name: no match");
     is_int(M("nul", "null", NULL), 0, "null claim vs \"null\": no match");
     is_int(M("nul", "", NULL), 0, "null claim vs \"\": no match");
+#undef M
+}
+
+/* Integers compare exactly as long long: through a double, 64-bit ids 256 apart (or 2^53 + 1
+ * and 2^53) would be equal, which is cross-tenant access where ids are sequential. */
+static void test_match_numbers(apr_pool_t *p)
+{
+    json_t *c = claims(p, "{\"big\":1234567890123456789,\"b53\":9007199254740993,"
+                          "\"ids\":[7,1234567890123456789],\"max\":9223372036854775807,"
+                          "\"min\":-9223372036854775808,\"fr\":1.5,\"neg\":-0.25,"
+                          "\"r53\":9007199254740993.0,\"r19\":1e19,\"rmax\":9007199254740991.0}");
+
+#define M(name_, a_) mab_claims_match(c, (name_), list(p, a_, NULL, NULL))
+    is_int(M("big", "1234567890123456789"), 1, "64-bit integer: equal");
+    is_int(M("big", "1234567890123456790"), 0, "64-bit integer: a neighbour does not match");
+    is_int(M("big", "1234567890123456768"), 0, "64-bit integer: its double does not match");
+    is_int(M("b53", "9007199254740993"), 1, "2^53+1: equal");
+    is_int(M("b53", "9007199254740992"), 0, "2^53+1 vs 2^53: no match");
+    is_int(M("ids", "1234567890123456800"), 0, "64-bit integer in an array: neighbour, no match");
+    is_int(M("ids", "1234567890123456789"), 1, "64-bit integer in an array: equal");
+    is_int(M("max", "9223372036854775807"), 1, "INT64_MAX: equal");
+    is_int(M("max", "9223372036854775808"), 0, "INT64_MAX vs 2^63 (overflows): no match");
+    is_int(M("max", "99999999999999999999"), 0, "INT64_MAX vs a value past int64: no match");
+    is_int(M("min", "-9223372036854775808"), 1, "INT64_MIN: equal");
+    is_int(M("min", "-9223372036854775809"), 0, "INT64_MIN vs one below (overflows): no match");
+    is_int(M("b53", "9007199254740993.0"), 0, "integer vs the same number as a decimal: no match");
+
+    is_int(M("fr", "1.5"), 1, "real 1.5 vs \"1.5\"");
+    is_int(M("fr", "15e-1"), 1, "real 1.5 vs \"15e-1\"");
+    is_int(M("fr", "1.50001"), 0, "real 1.5 vs \"1.50001\"");
+    is_int(M("fr", "1"), 0, "real 1.5 vs \"1\"");
+    is_int(M("neg", "-0.25"), 1, "real -0.25 vs \"-0.25\"");
+    is_int(M("rmax", "9007199254740991.0"), 1, "real 2^53-1 vs the same decimal");
+    is_int(M("r53", "9007199254740992.0"), 0, "real at 2^53 (rounded) never matches");
+    is_int(M("r53", "9007199254740993.0"), 0, "real at 2^53 vs its own text: never matches");
+    is_int(M("r19", "1e19"), 0, "real 1e19 (past int64) never matches");
+    is_int(M("r19", "10000000000000000000"), 0, "real 1e19 vs an integer past int64: no match");
 #undef M
 }
 
@@ -653,6 +707,7 @@ int main(void)
     test_validate(p);
     test_scopes(p);
     test_match(p);
+    test_match_numbers(p);
     test_env(p);
     test_pointer_names(p);
     test_at_jwt(p);

@@ -239,18 +239,19 @@ static void test_rsa_rejections(apr_pool_t *p, json_t *rsa)
 {
     const char *n = json_string_value(json_object_get(rsa, "n"));
 
-    refused(p, with(rsa, "e", json_string("AQAA")), "RSA exponent is not acceptable",
-            "RSA even exponent (65536)");
-    refused(p, with(rsa, "e", json_string("Ag")), "RSA exponent is not acceptable",
-            "RSA even exponent (2)");
-    refused(p, with(rsa, "e", json_string("AQ")), "RSA exponent is not acceptable",
-            "RSA exponent 1");
-    refused(p, with(rsa, "e", json_string("AAAAAQ")), "RSA exponent is not acceptable",
+    refused(p, with(rsa, "e", json_string("AQAA")),
+            "RSA exponent is not an odd number from 3 to 2^32-1", "RSA even exponent (65536)");
+    refused(p, with(rsa, "e", json_string("Ag")),
+            "RSA exponent is not an odd number from 3 to 2^32-1", "RSA even exponent (2)");
+    refused(p, with(rsa, "e", json_string("AQ")),
+            "RSA exponent is not an odd number from 3 to 2^32-1", "RSA exponent 1");
+    refused(p, with(rsa, "e", json_string("AAAAAQ")),
+            "RSA exponent is not an odd number from 3 to 2^32-1",
             "RSA exponent 1 with leading zero bytes");
-    refused(p, with(rsa, "e", json_string("")), "RSA exponent is not acceptable",
-            "RSA empty exponent");
-    refused(p, with(rsa, "e", json_string("AQEBAQEBAQEB")), "RSA exponent is not acceptable",
-            "RSA exponent of 9 bytes");
+    refused(p, with(rsa, "e", json_string("")),
+            "RSA exponent is not an odd number from 3 to 2^32-1", "RSA empty exponent");
+    refused(p, with(rsa, "e", json_string("AQEBAQEBAQEB")),
+            "RSA exponent is not an odd number from 3 to 2^32-1", "RSA exponent of 9 bytes");
     refused(p, with(rsa, "n", NULL), "RSA key needs base64url n and e", "RSA missing n");
     refused(p, with(rsa, "e", NULL), "RSA key needs base64url n and e", "RSA missing e");
     refused(p, with(rsa, "n", json_integer(65537)), "RSA key needs base64url n and e",
@@ -276,6 +277,69 @@ static void test_rsa_rejections(apr_pool_t *p, json_t *rsa)
     }
     /* Still usable: an odd e of 3 on a real modulus is accepted. */
     accepted(p, with(rsa, "e", json_string("Aw")), "RSA exponent 3");
+
+    /* Each bit of e adds a modular squaring to every verification: capped at 32 bits. */
+    accepted(p, with(rsa, "e", json_string("_____w")), "RSA exponent 2^32-1");
+    refused(p, with(rsa, "e", json_string("AQAAAAE")),
+            "RSA exponent is not an odd number from 3 to 2^32-1", "RSA exponent 2^32+1");
+    refused(p, with(rsa, "e", json_string("__________8")),
+            "RSA exponent is not an odd number from 3 to 2^32-1", "RSA exponent 2^64-1");
+    refused(p, with(rsa, "e", json_string("AAAAAAEAAAAB")),
+            "RSA exponent is not an odd number from 3 to 2^32-1",
+            "RSA exponent 2^32+1 with leading zero bytes");
+}
+
+/* An odd modulus of exactly `bits` bits that survives the trial division and ROCA checks:
+ * 2^(bits-1) + 1, stepped by 2. Not a product of two primes, but the import cannot tell,
+ * so it stands in for a huge key that would cost a lot to generate. */
+static const char *big_modulus(apr_pool_t *p, int bits)
+{
+    BIGNUM *n = BN_new();
+    unsigned char *buf;
+    const char *out = NULL;
+    int found = 0, len, tries;
+
+    BN_set_bit(n, bits - 1);
+    BN_add_word(n, 1);
+    for (tries = 0; tries < 100000 && !found; tries++) {
+        BN_ULONG d;
+        found = 1;
+        for (d = 3; d < 2000; d += 2) {
+            if (BN_mod_word(n, d) == 0) {
+                found = 0;
+                break;
+            }
+        }
+        if (!found) {
+            BN_add_word(n, 2);
+        }
+    }
+    if (found) {
+        buf = apr_palloc(p, (apr_size_t)BN_num_bytes(n));
+        len = BN_bn2bin(n, buf);
+        out = mab_b64url_encode(p, buf, (apr_size_t)len);
+    }
+    BN_free(n);
+    return out;
+}
+
+static void test_rsa_size_bounds(apr_pool_t *p)
+{
+    const char *n8192 = big_modulus(p, 8192), *n8193 = big_modulus(p, 8193);
+    const char *n16384 = big_modulus(p, 16384);
+
+    if (!ok(n8192 && n8193 && n16384, "big moduli built")) {
+        return;
+    }
+    accepted(p, json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n8192, "e", "AQAB"),
+             "RSA 8192-bit modulus");
+    refused(p, json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n8193, "e", "AQAB"),
+            "RSA key is longer than 8192 bits", "RSA 8193-bit modulus");
+    refused(p, json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n16384, "e", "__________8"),
+            "RSA key is longer than 8192 bits",
+            "RSA 16384-bit modulus, e 2^64-1 (the review's key)");
+    refused(p, json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n16384, "e", "AQAB"),
+            "RSA key is longer than 8192 bits", "RSA 16384-bit modulus");
 }
 
 static void test_ec_rejections(apr_pool_t *p, json_t *ec)
@@ -545,6 +609,62 @@ static void test_jwks(apr_pool_t *p, json_t *all, json_t *ec)
     free(oct_text);
 }
 
+static char last_log[1024];
+static void keep_log(void *baton, int level, const char *msg)
+{
+    (void)baton;
+    (void)level;
+    snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
+/* The kid is the issuer's text: in MAB00021 it must not forge log lines or fill the log. */
+static void test_skip_log_kid(apr_pool_t *p)
+{
+    static const struct {
+        const char *kid_json, *logged, *what;
+    } cases[] = {
+        {"\"k1\"", "kid=k1)", "plain kid as it is"},
+        {"\"a\\nMAB00100: forged\"", "kid=a\\x0aMAB00100: forged)", "newline escaped"},
+        {"\"\\u001b[31mred\"", "kid=\\x1b[31mred)", "ESC escaped"},
+        {"\"q\\\"b\\\\s\"", "kid=q\\\"b\\\\s)", "quote and backslash escaped"},
+        {"\"Zo\\u00eb\"", "kid=Zo\\xc3\\xab)", "UTF-8 bytes escaped"},
+        {"7", "kid=-)", "kid that is not a string"},
+    };
+    size_t i;
+    char *long_kid = apr_palloc(p, 101);
+
+    mab_log_set(keep_log, NULL);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = NULL;
+        const char *doc = apr_psprintf(
+            p, "{\"keys\":[{\"kty\":\"RSA\",\"use\":\"enc\",\"kid\":%s}]}", cases[i].kid_json);
+        last_log[0] = '\0';
+        mab_jwks_parse(p, doc, strlen(doc), "test", &why);
+        if (!ok(strstr(last_log, cases[i].logged) != NULL, "MAB00021 kid: %s", cases[i].what)) {
+            printf("#   logged: %s\n", last_log);
+        }
+        ok(!strchr(last_log, '\n') && !strchr(last_log, '\x1b'),
+           "MAB00021 kid: %s: no control byte in the line", cases[i].what);
+    }
+    memset(long_kid, 'k', 100);
+    long_kid[100] = '\0';
+    {
+        const char *why = NULL;
+        const char *doc = apr_psprintf(
+            p, "{\"keys\":[{\"kty\":\"RSA\",\"use\":\"enc\",\"kid\":\"%s\"}]}", long_kid);
+        const char *want = apr_psprintf(p, "kid=%.64s...)", long_kid);
+        last_log[0] = '\0';
+        mab_jwks_parse(p, doc, strlen(doc), "test", &why);
+        if (!ok(strstr(last_log, want) != NULL, "MAB00021 kid: 100 bytes cut to 64 and \"...\"")) {
+            printf("#   logged: %s\n", last_log);
+        }
+    }
+    is_str(mab_log_item(p, NULL), "-", "mab_log_item(NULL) is \"-\"");
+    is_str(mab_log_item(p, apr_pstrndup(p, long_kid, 64)), apr_pstrndup(p, long_kid, 64),
+           "mab_log_item: exactly 64 bytes are not cut");
+    mab_log_set(NULL, NULL);
+}
+
 /* Fuzzer finding: a key set with a malformed RSA modulus must get the same verdict on every
  * parse (OpenSSL's RSA public-key check is probabilistic, so RSA moduli are checked by the
  * core's own deterministic rules). */
@@ -586,6 +706,7 @@ int main(void)
     test_published_keys(p, all, &rsa, &p256);
     test_generated_keys(p);
     test_rsa_rejections(p, rsa_jwk);
+    test_rsa_size_bounds(p);
     test_ec_rejections(p, ec_jwk_v);
     test_other_rejections(p, all, ec_jwk_v, okp_jwk_v);
     test_fits(p, rsa, p256, rsa_jwk, ec_jwk_v);
@@ -597,6 +718,7 @@ int main(void)
     }
     test_jwks(p, all, ec_jwk_v);
     test_deterministic_rsa_check(p);
+    test_skip_log_kid(p);
 
     json_decref(all);
     apr_pool_destroy(p);

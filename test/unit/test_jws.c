@@ -189,6 +189,39 @@ int main(void)
     is_int(check(p, sign_token(p, ec, "{\"alg\":\"ES256\"}", PAYLOAD, 0, 0), ks_nokid, all),
            MAB_ERR_NO_KEY, "no kid and no fitting key");
 
+    /* A key set cannot make one token cost more than MAB_MAX_VERIFY_ATTEMPTS signature
+     * checks: keys that do not fit the alg are not counted, the ones past the cap never
+     * tried, with or without a (shared) kid. */
+    {
+        char *jwks = apr_pstrdup(p, ""), *jwks_kid = apr_pstrdup(p, "");
+        int i;
+        for (i = 0; i < MAB_MAX_VERIFY_ATTEMPTS - 1; i++) {
+            jwks = apr_pstrcat(p, jwks, ec_jwk(p, ec, "x"), ",", rsa_jwk(p, rsa2, "x"), ",", NULL);
+            jwks_kid = apr_pstrcat(p, jwks_kid, rsa_jwk(p, rsa2, "dup"), ",", NULL);
+        }
+        tok = sign_token(p, rsa, "{\"alg\":\"RS256\"}", PAYLOAD, 0, 0);
+        is_int(check(p, tok,
+                     keyset(p, apr_psprintf(p, "{\"keys\":[%s%s]}", jwks, rsa_jwk(p, rsa, "x"))),
+                     all),
+               MAB_OK, "no kid: the key at the attempt cap verifies");
+        is_int(check(p, tok,
+                     keyset(p, apr_psprintf(p, "{\"keys\":[%s%s,%s]}", jwks, rsa_jwk(p, rsa2, "x"),
+                                            rsa_jwk(p, rsa, "x"))),
+                     all),
+               MAB_ERR_SIGNATURE, "no kid: a key past the attempt cap is never tried");
+        tok = sign_token(p, rsa, "{\"alg\":\"RS256\",\"kid\":\"dup\"}", PAYLOAD, 0, 0);
+        is_int(
+            check(p, tok,
+                  keyset(p, apr_psprintf(p, "{\"keys\":[%s%s]}", jwks_kid, rsa_jwk(p, rsa, "dup"))),
+                  all),
+            MAB_OK, "shared kid: the key at the attempt cap verifies");
+        is_int(check(p, tok,
+                     keyset(p, apr_psprintf(p, "{\"keys\":[%s%s,%s]}", jwks_kid,
+                                            rsa_jwk(p, rsa2, "dup"), rsa_jwk(p, rsa, "dup"))),
+                     all),
+               MAB_ERR_SIGNATURE, "shared kid: a key past the attempt cap is never tried");
+    }
+
     /* ECDSA signature forms. */
     tok = sign_token(p, ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", PAYLOAD, 0, 0);
     is_int(check(p, tok, ks, all), MAB_OK, "ES256 raw R||S verifies");
