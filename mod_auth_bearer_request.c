@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "mab_credential.h"
+#include "mab_log.h"
 #include "mab_tokencache.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_export.h"
@@ -191,16 +192,11 @@ void mab_request_challenge(request_rec *r, const char *error, const char *descri
                    (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate", v);
 }
 
-/* Token-supplied text (kid, alg, iss) is attacker-chosen: bounded and escaped. */
+/* Token-supplied text (kid, alg, iss) is attacker-chosen: bounded and escaped, by the same
+ * rule as the core's own log lines. */
 static const char *loggable(request_rec *r, const char *s)
 {
-    if (!s) {
-        return "-";
-    }
-    if (strlen(s) > 64) {
-        s = apr_pstrcat(r->pool, apr_pstrndup(r->pool, s, 64), "...", NULL);
-    }
-    return ap_escape_logitem(r->pool, s);
+    return mab_log_item(r->pool, s);
 }
 
 /* The sub of a token whose signature verified (claims are parsed only after that), even
