@@ -20,7 +20,7 @@ my $good = MAB::JWKSServer->new;
 $_->publish('/jwks.json', jwks_json(jwk('issuer'))) for $slow, $good;
 $good->max_age('/jwks.json', 3600);
 $slow->mode('slow8');
-# the slow issuer's section first: a server that fetches in order would start with it
+# the slow issuer's section first: the watchdog warms sources in this order
 my $h = MAB::Httpd->new(mpm => 'event', paths => [qw(slow good)],
     conf => "AuthBearerFetchTimeout 5\nAuthBearerJWKSRefresh 1 3600\n"
         . bearer_location('slow', jwks => $slow->url('/jwks.json'))
@@ -28,12 +28,15 @@ my $h = MAB::Httpd->new(mpm => 'event', paths => [qw(slow good)],
 ok($h->start, 'httpd starts') or do { diag $h->{start_output}; done_testing(); exit };
 my $tok = mint(claims => { exp => time + 600 });
 
-# (a) the healthy issuer right after startup: its own fetch takes milliseconds
+# (a) the healthy issuer's first request while the slow one is being fetched (the
+# watchdog's warm-up reached it first: its section comes first)
+ok(wait_for(10, sub { $slow->count('/jwks.json') >= 1 }), 'the slow issuer is being fetched');
 my $r = $h->get('/good/ok.txt', token => $tok);
-is($r->code, 200, 'healthy issuer: first request after start is 200');
+is($r->code, 200, 'healthy issuer: first request is 200 while the slow one is being fetched');
 ok($r->{elapsed} < 2.5, sprintf('healthy issuer: first request in %.2f s, well under the 5 s fetch timeout', $r->{elapsed}));
 
 # the slow issuer's location: 401 after the cold-wait bound, not the issuer's 8 s
+sleep 5.5;    # past the first attempt and its retry interval: this request starts a fetch
 $r = $h->get('/slow/ok.txt', token => $tok);
 is($r->code, 401, 'slow issuer, no keys yet: 401') or diag $h->error_log;
 like($r->header('WWW-Authenticate') // '', qr/no keys available/, 'slow issuer: "no keys available"');
@@ -41,9 +44,10 @@ ok($r->{elapsed} < 4, sprintf('slow issuer: answered in %.2f s (bound 2 s; the i
 
 # (b) many clients on the slow location; meanwhile a URL without authentication and the
 # healthy location answer at once
+# more clients than the server has workers (64)
 my $pid = fork // die;
 if (!$pid) {
-    $h->load(150, 25, sub { ('/slow/ok.txt', token => $tok) });
+    $h->load(700, 70, sub { ('/slow/ok.txt', token => $tok) });
     POSIX::_exit(0);
 }
 sleep 0.5;
@@ -61,8 +65,9 @@ while (time - $t0 < 6) {
 my $slow_busy = waitpid($pid, POSIX::WNOHANG()) == 0;
 waitpid $pid, 0;
 is($bad, 0, "$n rounds of an open URL and the healthy location during the flood: all 200");
-ok($open_max < 1.5, sprintf('URL without authentication: slowest %.2f s with 25 clients on the slow issuer', $open_max));
-ok($good_max < 1.5, sprintf('healthy issuer: slowest %.2f s with 25 clients on the slow issuer', $good_max));
+# a fetch holds requests for its first 2 s only; before issue 12 they waited 5 s and more
+ok($open_max < 3.5, sprintf('URL without authentication: slowest %.2f s with 70 clients on the slow issuer (fetch timeout 5 s)', $open_max));
+ok($good_max < 3.5, sprintf('healthy issuer: slowest %.2f s with 70 clients on the slow issuer', $good_max));
 diag sprintf('flood on the slow issuer%s: open URL slowest %.2f s, healthy location slowest %.2f s over %d rounds',
     $slow_busy ? ' (still running at the end)' : '', $open_max, $good_max, $n);
 
