@@ -8,7 +8,12 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <mod_auth.h>
-#include <util_mutex.h>
+#include <unixd.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -26,9 +31,9 @@
 #include "mod_auth_bearer_request.h"
 #include "mod_auth_bearer_status.h"
 
-#define MAB_MUTEX_TYPE "auth-bearer-jwks"
+/* Under DefaultRuntimeDir: the last good key set of each source, for the next start. */
+#define MAB_STORE_DIR "mod_auth_bearer"
 
-static apr_global_mutex_t *jwks_mutex;
 static server_rec *log_server;
 
 static void core_log(void *baton, int level, const char *msg)
@@ -40,11 +45,6 @@ static void core_log(void *baton, int level, const char *msg)
 
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    apr_status_t rv = ap_mutex_register(pconf, MAB_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
-
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
     /* A new configuration generation gets a new set of key sources. */
     mab_conf_pre_config(pconf);
     return OK;
@@ -57,12 +57,50 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     return mab_check_transport(s, ptemp) == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* The directory of kept key sets: made by the parent (root, usually) and handed to the
+ * user the children run as, who write it; nobody else may enter it. An existing one is
+ * used only if it is a real directory (not a link) owned by that user or root. NULL (and
+ * a warning) when it cannot be had: keys are then fetched at every start. */
+static const char *store_dir(server_rec *s, apr_pool_t *pconf)
+{
+    const char *dir = ap_runtime_dir_relative(pconf, MAB_STORE_DIR);
+    uid_t uid = geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
+    gid_t gid = geteuid() == 0 ? ap_unixd_config.group_id : getegid();
+    struct stat st;
+    int fd;
+
+    if (!dir) {
+        return NULL;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
+                     "MAB00011: cannot create %s: key sets are fetched again at every start", dir);
+        return NULL;
+    }
+    /* Opened without following a link, then changed through the descriptor: a link put in
+     * its place cannot redirect the chown or chmod. */
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)
+        || (st.st_uid != 0 && st.st_uid != uid) || (st.st_uid != uid && fchown(fd, uid, gid) != 0)
+        || fchmod(fd, 0700) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
+                     "MAB00012: %s is not a private directory of the server's user: key sets "
+                     "are fetched again at every start",
+                     dir);
+        if (fd >= 0) {
+            close(fd);
+        }
+        return NULL;
+    }
+    close(fd);
+    return dir;
+}
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     static int curl_ready;
     mab_keycache_opts_t opts;
     const char *err = NULL;
-    apr_status_t rv;
 
     log_server = s;
     mab_log_set(core_log, NULL);
@@ -82,16 +120,16 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         curl_ready = 1;
     }
     mab_tokencache_global_init(pconf);
-    rv = ap_global_mutex_create(&jwks_mutex, NULL, MAB_MUTEX_TYPE, NULL, s, pconf, 0);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MAB00003: cannot create the JWKS mutex");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
     mab_srv_keycache_opts(mab_srv_conf(s), &opts);
-    if (mab_keycache_init(mab_conf_keycache(), pconf, jwks_mutex, &opts, &err) != 0) {
+    if (mab_keycache_count(mab_conf_keycache()) > 0) {
+        opts.store_dir = store_dir(s, pconf);
+    }
+    if (mab_keycache_init(mab_conf_keycache(), pconf, &opts, &err) != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00004: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* Restarts begin with the keys the last run had, not with a wait for every issuer. */
+    mab_keycache_load_stored(mab_conf_keycache(), ptemp);
     mab_refresh_start(s, pconf, mab_conf_keycache());
     return OK;
 }
@@ -100,14 +138,6 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     mab_keycache_t *kc = mab_conf_keycache();
 
-    if (jwks_mutex) {
-        apr_status_t rv =
-            apr_global_mutex_child_init(&jwks_mutex, apr_global_mutex_lockfile(jwks_mutex), pchild);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                         "MAB00005: cannot attach to the JWKS mutex in this child");
-        }
-    }
     if (kc && mab_keycache_child_init(kc, pchild) != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00006: cannot create key cache locks");
     }
@@ -149,7 +179,7 @@ static int fixups_last(request_rec *r)
 }
 
 /* In the order httpd runs them:
- *   pre_config        mutex type; a new key cache for the configuration's sources
+ *   pre_config        a new key cache for the configuration's sources
  *   check_config      transport rule for key sources (also apachectl -t)
  *   post_config       claim header names per vhost, section warnings, libcurl, shared memory, the
  * watchdog refresh child_init        mutex, key-cache locks, the token cache post_read_request

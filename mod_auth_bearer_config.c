@@ -24,7 +24,8 @@
 static const struct {
     int skew, max_token_size, at_jwt, optional, allow_preflight, pass_token;
     const char *user_claim;
-    long refresh_min, refresh_max, refetch_interval, fetch_timeout, cache_size, token_cache;
+    long refresh_min, refresh_max, refetch_interval, fetch_timeout, max_stale, cache_size,
+        token_cache;
     int allow_insecure;
 } defaults = {
     .skew = 30,
@@ -38,6 +39,10 @@ static const struct {
     .refresh_max = 86400,
     .refetch_interval = 30,
     .fetch_timeout = 5,
+    /* A day past expiry without one successful refresh: long enough to ride out an
+     * issuer's outage over a night or a weekend's first day, short enough that keys an
+     * unreachable issuer has long rotated away stop being trusted. */
+    .max_stale = 86400,
     .cache_size = 256 * 1024,
     .token_cache = MAB_TOKENCACHE_DEFAULT_ENTRIES,
     .allow_insecure = 0,
@@ -149,6 +154,7 @@ void *mab_create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->refresh_max = -1;
     conf->refetch_interval = -1;
     conf->fetch_timeout = -1;
+    conf->max_stale = -1;
     conf->cache_size = -1;
     conf->allow_insecure = -1;
     conf->token_cache = -1;
@@ -267,6 +273,8 @@ void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, mab_keycache_opts_t *out
     out->refresh_max_s = SET_OR(sconf->refresh_max, defaults.refresh_max);
     out->refetch_interval_s = SET_OR(sconf->refetch_interval, defaults.refetch_interval);
     out->retry_interval_s = MAB_RETRY_INTERVAL;
+    out->max_stale_s = SET_OR(sconf->max_stale, defaults.max_stale);
+    out->store_dir = NULL; /* set by post_config once the directory exists */
 }
 
 long mab_srv_token_cache_entries(const mab_srv_conf_t *sconf)
@@ -594,6 +602,16 @@ static const char *set_fetch_timeout(cmd_parms *cmd, void *dconf, const char *ar
     return err ? err : seconds(cmd, arg, 1, 300, &conf->fetch_timeout);
 }
 
+static const char *set_max_stale(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    mab_srv_conf_t *conf = global_conf(cmd, &err);
+
+    /* From 10 s: below that a single retry interval (5 s) after expiry would already cut
+     * the keys off. */
+    return err ? err : seconds(cmd, arg, 10, 365L * 86400, &conf->max_stale);
+}
+
 /* --- hand-off: claim headers and variables ---------------------------------------------------- */
 /* Headers a claim must never overwrite: message framing, routing and credentials. */
 static const char *const reserved_headers[] = {"Authorization",
@@ -881,6 +899,9 @@ const command_rec mab_cmds[] = {
                   "(default 30)"),
     AP_INIT_TAKE1("AuthBearerFetchTimeout", set_fetch_timeout, NULL, RSRC_CONF,
                   "seconds a key set fetch may take (default 5)"),
+    AP_INIT_TAKE1("AuthBearerJWKSMaxStale", set_max_stale, NULL, RSRC_CONF,
+                  "seconds past their expiry that keys are still used while their issuer "
+                  "cannot be reached; then tokens are refused (default 86400)"),
     AP_INIT_TAKE1("AuthBearerIssuer", set_issuer, NULL, OR_AUTHCFG,
                   "the exact iss value tokens must carry"),
     AP_INIT_ITERATE("AuthBearerAudience", add_audience, NULL, OR_AUTHCFG,

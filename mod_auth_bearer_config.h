@@ -19,6 +19,7 @@ typedef struct {
     long refresh_min, refresh_max;
     long refetch_interval;
     long fetch_timeout;
+    long max_stale;      /* AuthBearerJWKSMaxStale */
     long cache_size;     /* AuthBearerCacheSize, bytes per key source */
     const char *ca_file; /* AuthBearerCAFile; NULL = system store */
     int allow_insecure;  /* AuthBearerAllowInsecureHTTP */

@@ -1,8 +1,9 @@
 /* Key sets are refreshed off the request path by a mod_watchdog thread: a singleton
  * child watchdog, so exactly one child process at a time runs it, about once a second.
  * It warms every configured key source at startup and fetches each again shortly before
- * it expires, while requests keep using the current keys. Without mod_watchdog, the
- * request that finds a key set expired refreshes it (the key cache allows one at a time). */
+ * it expires (each source in its own fetcher thread, all due ones at once), while
+ * requests keep using the current keys. Without mod_watchdog, the request that finds a
+ * key set expired hands its refresh to the source's fetcher and goes on. */
 #include <apr_atomic.h>
 #include <apr_optional.h>
 #include <httpd.h>

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <apr_global_mutex.h>
 #include <apr_strings.h>
 #include <jansson.h>
 
@@ -144,8 +143,7 @@ int main(int argc, char **argv)
     int n = argc > 3 ? atoi(argv[3]) : 1000, good;
     char dir[] = "/tmp/mab-callgrind-XXXXXX";
     char *jwks, *payload, *tok, *path;
-    apr_global_mutex_t *mutex = NULL;
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5, NULL, 0, 86400, NULL};
     const char *err = NULL;
     FILE *f;
     long long now = (long long)apr_time_sec(apr_time_now());
@@ -175,8 +173,7 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     c.kc = mab_keycache_create(p);
     c.src = mab_keycache_source(c.kc, path);
-    apr_global_mutex_create(&mutex, apr_pstrcat(p, dir, "/lock", NULL), APR_LOCK_DEFAULT, p);
-    if (mab_keycache_init(c.kc, p, mutex, &opts, &err) != 0 || mab_keycache_child_init(c.kc, p)) {
+    if (mab_keycache_init(c.kc, p, &opts, &err) != 0 || mab_keycache_child_init(c.kc, p)) {
         fprintf(stderr, "key cache: %s\n", err ? err : "?");
         return 2;
     }
@@ -202,14 +199,9 @@ int main(int argc, char **argv)
     }
     good = run_requests(&c, p, tok, n);
     printf("%s %s: %d of %d requests verified\n", alg, use_cache ? "cache" : "nocache", good, n);
-    {
-        char lock[sizeof(dir) + 8];
-        snprintf(lock, sizeof(lock), "%s/lock", dir);
-        unlink(path);
-        apr_pool_destroy(p);
-        unlink(lock); /* the mutex's file, when the mechanism left one */
-        rmdir(dir);
-    }
+    unlink(path);
+    apr_pool_destroy(p);
+    rmdir(dir);
     EVP_PKEY_free(k);
     apr_terminate();
     return good == n ? 0 : 1;

@@ -6,7 +6,7 @@
 #include "mab_keycache.h"
 #include "mab_keyslot.h"
 
-/* Under the global mutex: the JWKS location of the discovery source for issuer whose
+/* By the holder of the slot's claim: the JWKS location of the discovery source for issuer whose
  * slot is slot. The jwks_uri cached in the slot while its metadata is fresh; else the
  * one of newly fetched metadata, once it passes the transport rule (and then cached for
  * the metadata's max-age); when that fails, the last good one, kept for a retry interval

@@ -2,7 +2,6 @@
 #define MAB_KEYCACHE_H
 
 #include <apr_pools.h>
-#include <apr_global_mutex.h>
 #include <apr_tables.h>
 #include <apr_time.h>
 
@@ -12,8 +11,13 @@ struct mab_keyset_t;
  * source) for all processes; each process keeps the parsed keys and parses again only
  * when the slot's generation changes. Nothing is fetched or parsed while the slot is
  * fresh and this process has parsed its generation, and no global lock is taken then:
- * processes copy a new generation out of the slot under a sequence counter, so a fetch
- * that holds the global mutex for its whole timeout never stalls a request that has keys.
+ * processes copy a new generation out of the slot under a sequence counter.
+ *
+ * Fetches run in a thread per source and process, one at a time per source across all
+ * processes (a claim in the slot, never a lock shared between sources): a slow issuer
+ * delays nobody but the requests that need its keys and have none, and those by at most
+ * MAB_COLD_WAIT_MS. The last good key set of each source is kept in a file (opts
+ * store_dir) and loaded at startup, so restarts begin with keys.
  *
  * A key source is a JWKS location (URL or file) or an issuer whose metadata
  * (.well-known/openid-configuration, or RFC 8414's) names the JWKS location. */
@@ -31,7 +35,16 @@ typedef struct mab_keycache_opts_t {
     long retry_interval_s;   /* after a failed fetch */
     const char *ca_file;     /* https trust anchors; NULL = the system store */
     int allow_insecure;      /* discovered jwks_uri may be plain http to any host */
+    long max_stale_s;        /* keys this long past the expiry of their last successful
+                              * fetch are no longer used (AuthBearerJWKSMaxStale) */
+    const char *store_dir;   /* the last good key sets are kept here; NULL: not kept */
 } mab_keycache_opts_t;
+
+/* How long a request waits for a fetch of its own source when it has no keys for it
+ * (startup, a source never fetched, keys past AuthBearerJWKSMaxStale, or an unknown kid's
+ * refetch). The fetch itself goes on in a thread of its own; the request then gets 401
+ * "no keys available" and a later one finds the keys. */
+#define MAB_COLD_WAIT_MS 2000
 
 /* Config time: one cache per configuration generation, allocated from pconf. */
 mab_keycache_t *mab_keycache_create(apr_pool_t *pconf);
@@ -50,12 +63,22 @@ int mab_source_is_discovery(const mab_source_t *src);
 int mab_keycache_count(const mab_keycache_t *kc);
 mab_source_t *mab_keycache_at(const mab_keycache_t *kc, int i);
 
-/* Parent, after configuration: the shared memory and the mutex that serialises fetches. */
-int mab_keycache_init(mab_keycache_t *kc, apr_pool_t *pconf, apr_global_mutex_t *mutex,
-                      const mab_keycache_opts_t *opts, const char **err);
+/* Parent, after configuration: the shared memory. */
+int mab_keycache_init(mab_keycache_t *kc, apr_pool_t *pconf, const mab_keycache_opts_t *opts,
+                      const char **err);
 
-/* Each child. */
+/* Parent, after mab_keycache_init, before any child: the key sets kept in opts->store_dir
+ * by the last run go into their slots with their own fetch and expiry times (not those
+ * past AuthBearerJWKSMaxStale). Returns how many. */
+int mab_keycache_load_stored(mab_keycache_t *kc, apr_pool_t *ptemp);
+
+/* Each child: the per-process locks. Fetcher threads start on first use and end with
+ * pchild (one still fetching then is left to the process's exit). */
 int mab_keycache_child_init(mab_keycache_t *kc, apr_pool_t *pchild);
+
+/* Tests: takes (on) or gives back (off) src's fetch claim, as a fetch under way in this
+ * process would hold it. 1 when done. */
+int mab_keycache_hold_claim(mab_keycache_t *kc, mab_source_t *src, int on);
 
 /* The generation of src's keys this process would hand out right now on the warm path
  * (fresh, already parsed here), or 0 when mab_keycache_get has work to do. Takes no lock
@@ -66,14 +89,17 @@ apr_uint32_t mab_keycache_current_gen(mab_keycache_t *kc, mab_source_t *src, apr
 
 /* The current key set of src, valid until `pool` is cleaned up. want_refresh asks for a
  * new fetch (unknown kid); it is honoured at most once per refetch interval across all
- * processes. Returns NULL with *err when no keys can be had. */
+ * processes. A fetch that is due is handed to the source's fetcher; the request waits for
+ * it (at most MAB_COLD_WAIT_MS) only when it has no usable keys or asked for a refetch,
+ * else it goes on with the keys it has. Returns NULL with *err when no keys can be had
+ * (none yet, the issuer's key set is empty, or past AuthBearerJWKSMaxStale). */
 const struct mab_keyset_t *mab_keycache_get(mab_keycache_t *kc, mab_source_t *src, apr_pool_t *pool,
                                             int want_refresh, const char **err);
 
 /* Off the request path (a watchdog thread, about once a second): fetches every source in
  * use whose keys are due for refresh (shortly before they expire) or that was never tried,
- * one process at a time. Requests keep using the current keys meanwhile. Returns the
- * number of fetches made. */
+ * each in its fetcher, all at once, and waits for them. Requests keep using the current
+ * keys meanwhile. Returns the number of fetches made. */
 int mab_keycache_maintain(mab_keycache_t *kc);
 
 /* Says mab_keycache_maintain runs (a watchdog): requests then leave expired keys to it

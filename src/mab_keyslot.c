@@ -1,6 +1,9 @@
+#include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mab_keyslot.h"
 
@@ -11,6 +14,8 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 _Static_assert(ATOMIC_CHAR_LOCK_FREE == 2, "byte atomics must be lock-free");
 _Static_assert(sizeof(_Atomic unsigned char) == 1, "texts are sized in bytes");
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "the data area is copied in 8-byte words");
+_Static_assert(offsetof(mab_keyslot_t, data) % sizeof(uint64_t) == 0,
+               "slots are a whole number of words apart");
 
 #define WORD sizeof(uint64_t)
 
@@ -124,4 +129,42 @@ char *mab_keyslot_text(apr_pool_t *p, const _Atomic unsigned char *t, apr_size_t
     }
     c[i] = '\0';
     return c;
+}
+
+/* A process that died holding the claim (killed mid-fetch) would otherwise block its
+ * source for the whole stale time. EPERM: alive, another user's (the parent). */
+static int owner_gone(uint64_t claim)
+{
+    pid_t pid = (pid_t)(claim >> 32);
+
+    return pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+uint64_t mab_keyslot_claim(mab_keyslot_t *s, apr_uint32_t now, apr_uint32_t stale_after,
+                           uint64_t *taken_from)
+{
+    uint64_t mine = ((uint64_t)(apr_uint32_t)getpid() << 32) | now, cur;
+
+    *taken_from = 0;
+    cur = atomic_load_explicit(&s->claim, memory_order_relaxed);
+    if (cur != 0) {
+        apr_uint32_t since = now - (apr_uint32_t)cur;
+        if (since <= stale_after && !owner_gone(cur)) {
+            return 0;
+        }
+    }
+    /* acquire: the new holder sees what the previous one wrote before it let go */
+    if (!atomic_compare_exchange_strong_explicit(&s->claim, &cur, mine, memory_order_acquire,
+                                                 memory_order_relaxed)) {
+        return 0;
+    }
+    *taken_from = cur;
+    return mine;
+}
+
+void mab_keyslot_unclaim(mab_keyslot_t *s, uint64_t mine)
+{
+    /* Fails only when it was taken over as stale: the claim is someone else's now. */
+    atomic_compare_exchange_strong_explicit(&s->claim, &mine, 0, memory_order_release,
+                                            memory_order_relaxed);
 }

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <apr_file_io.h>
-#include <apr_global_mutex.h>
 #include <apr_thread_proc.h>
 
 #include "mab_jwks.h"
@@ -124,10 +123,9 @@ int main(void)
     EVP_PKEY *k1 = EVP_RSA_gen(2048), *k2 = EVP_RSA_gen(2048);
     char dir[] = "/tmp/mab-keycache-XXXXXX";
     const char *path, *missing, *err = NULL;
-    apr_global_mutex_t *mutex = NULL;
     mab_keycache_t *kc;
     mab_source_t *src, *src_again, *src_missing;
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5, NULL, 0};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5, NULL, 0, 86400, NULL};
     const mab_keyset_t *ks;
     char *set1, *set2;
     pid_t pid;
@@ -150,8 +148,7 @@ int main(void)
     src_again = mab_keycache_source(kc, path);
     src_missing = mab_keycache_source(kc, missing);
     ok(src == src_again, "the same URI is one source");
-    apr_global_mutex_create(&mutex, apr_pstrcat(p, dir, "/lock", NULL), APR_LOCK_DEFAULT, p);
-    is_int(mab_keycache_init(kc, p, mutex, &opts, &err), 0, "shared memory and mutex set up");
+    is_int(mab_keycache_init(kc, p, &opts, &err), 0, "shared memory and mutex set up");
     is_int(mab_keycache_child_init(kc, p), 0, "per-process locks set up");
 
     apr_pool_create(&req, p);
@@ -168,22 +165,22 @@ int main(void)
     ok(has_kid(ks, "one"), "unknown kid right after a fetch: no refetch inside the interval");
     apr_pool_destroy(req);
 
-    /* Another process shares the cache: it must not need the source at all, nor the
-     * global mutex (held here meanwhile, as by a fetch waiting on a hanging issuer). */
+    /* Another process shares the cache: it must not need the source at all, nor wait for
+     * the source's fetch claim (held here meanwhile, as by a fetch waiting on a hanging
+     * issuer; there is no global mutex any more). */
     write_file(p, path, "this is not JSON");
-    apr_global_mutex_lock(mutex);
+    ok(mab_keycache_hold_claim(kc, src, 1), "the source's fetch claim is held here");
     fflush(stdout); /* a child must not repeat buffered TAP lines */
     pid = fork();
     if (pid == 0) {
         apr_pool_t *cp;
         alarm(5); /* waiting for the mutex would end here */
         apr_pool_create(&cp, NULL);
-        apr_global_mutex_child_init(&mutex, apr_pstrcat(cp, dir, "/lock", NULL), cp);
         ks = mab_keycache_get(kc, src, cp, 0, &err);
         _exit(has_kid(ks, "one") ? 0 : 3);
     }
     waitpid(pid, &status, 0);
-    apr_global_mutex_unlock(mutex);
+    mab_keycache_hold_claim(kc, src, 0);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
        "a forked process gets the keys from shared memory without reading the source or "
        "taking the global mutex");
@@ -192,14 +189,19 @@ int main(void)
     {
         mab_keycache_opts_t eager = opts;
         eager.refetch_interval_s = 0;
-        mab_keycache_init(kc, p, mutex, &eager, &err);
+        mab_keycache_init(kc, p, &eager, &err);
         mab_keycache_child_init(kc, p);
         apr_pool_create(&req, p);
         write_file(p, path, set1);
         ok(has_kid(get(kc, src, req, 0), "one"), "re-initialised cache fetches again");
         write_file(p, path, "{\"keys\":[]}");
         ks = get(kc, src, req, 1);
-        ok(has_kid(ks, "one"), "refresh to an empty key set keeps the last good keys");
+        /* Changed with issue 12: a well-formed empty set is the issuer withdrawing its keys
+         * (it used to count as a failed fetch and keep the old keys forever). */
+        ok(ks == NULL, "refresh to an empty key set withdraws the keys");
+        write_file(p, path, set1);
+        ks = get(kc, src, req, 1);
+        ok(has_kid(ks, "one"), "keys published again after the empty set are used again");
         {
             /* issue 6: the generation a cache hit's note is checked against. */
             apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now()), g1, g2;
@@ -249,7 +251,7 @@ int main(void)
         write_file(p, path, bigset);
 
         small.slot_size = 4096;
-        mab_keycache_init(kc2, p, mutex, &small, &err);
+        mab_keycache_init(kc2, p, &small, &err);
         mab_keycache_child_init(kc2, p);
         apr_pool_create(&req, p);
         ks = mab_keycache_get(kc2, big, req, 0, &err);
@@ -262,7 +264,7 @@ int main(void)
         apr_pool_destroy(req);
 
         /* Big enough: maintenance warms the source once; it is then fresh and left alone. */
-        mab_keycache_init(kc2, p, mutex, &opts, &err);
+        mab_keycache_init(kc2, p, &opts, &err);
         mab_keycache_child_init(kc2, p);
         is_int(mab_keycache_maintain(kc2), 1,
                "maintenance warms the JWKS source, not the unused "
@@ -292,7 +294,7 @@ int main(void)
         {
             mab_keycache_opts_t eager = opts;
             eager.refetch_interval_s = 0;
-            mab_keycache_init(kc2, p, mutex, &eager, &err);
+            mab_keycache_init(kc2, p, &eager, &err);
             mab_keycache_child_init(kc2, p);
         }
         apr_pool_create(&req, p);
@@ -313,9 +315,9 @@ int main(void)
         apr_pool_create(&req, p);
         ok(has_kid(get(kc2, big, req, 1), "two"), "generation 2 stored by this process");
         apr_pool_destroy(req);
-        apr_global_mutex_lock(mutex);
+        mab_keycache_hold_claim(kc2, big, 1);
         waitpid(pid, &status, 0);
-        apr_global_mutex_unlock(mutex);
+        mab_keycache_hold_claim(kc2, big, 0);
         ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
            "another process adopts the new generation while the global mutex is held");
     }
@@ -336,7 +338,7 @@ int main(void)
         st.set1 = set1;
         st.set2 = set2;
         write_file(p, path, set1);
-        mab_keycache_init(kc3, p, mutex, &eager, &err);
+        mab_keycache_init(kc3, p, &eager, &err);
         mab_keycache_child_init(kc3, p);
         apr_pool_create(&req, p);
         ok(get(kc3, st.src, req, 0) != NULL, "stress: warm");
@@ -356,10 +358,10 @@ int main(void)
         }
     }
 
-    apr_global_mutex_destroy(mutex);
     unlink(path);
-    unlink(apr_pstrcat(p, dir, "/lock", NULL));
     rmdir(dir);
+    /* The fetcher threads end with the pool, before OpenSSL's atexit cleanup. */
+    apr_pool_destroy(p);
     EVP_PKEY_free(k1);
     EVP_PKEY_free(k2);
     return tap_done();

@@ -5,7 +5,7 @@ package MAB::JWKSServer;
 # test can count fetches. It forks one process per connection (a hanging answer must not
 # block the next one) and is controlled through files in its state directory:
 #   docs/<path>   the body served for <path> (404 when absent)
-#   mode          ok | 500 | garbage | hang       (absent: ok)
+#   mode          ok | 500 | garbage | hang | slow<N> (answers as ok after N s)  (absent: ok)
 #   docs/<path>.redirect  answers 302 to the URL it holds
 #   docs/<path>.max-age   sends Cache-Control: max-age=<n> with <path> when present
 #   log           one line per request: "<epoch seconds with fraction> <path>"
@@ -78,6 +78,10 @@ sub _serve {
     if ($mode eq 'hang') {
         sleep 30;
         return;
+    }
+    if ($mode =~ /^slow(\d+)$/) {
+        sleep $1;
+        $mode = 'ok';
     }
     my ($status, $body) = (200, undef);
     (my $rfile = $path) =~ s{[^A-Za-z0-9._/-]}{_}g;
