@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <apr_file_io.h>
-#include <apr_global_mutex.h>
 #include <openssl/hmac.h>
 
 #include "fuzz_common.h"
@@ -35,19 +34,17 @@ static mab_verifier_t fv;
 static mab_issuer_t fissuer;
 static mab_policy_t fpolicy;
 static char fdir[] = "/tmp/mab-fuzz-verifier-XXXXXX";
-static const char *fjwks_path, *flock_path;
+static const char *fjwks_path;
 
 static void fuzz_verifier_cleanup(void)
 {
     unlink(fjwks_path);
-    unlink(flock_path);
     rmdir(fdir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 86400, 86400, 3600, 3600, NULL, 0};
-    apr_global_mutex_t *mutex = NULL;
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 86400, 86400, 3600, 3600, NULL, 0, 86400, NULL};
     const char *err = NULL, *text;
     apr_file_t *f = NULL;
     EVP_PKEY *k;
@@ -63,7 +60,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fuzz_die("key or temporary directory");
     }
     fjwks_path = apr_pstrcat(fuzz_long_pool, fdir, "/jwks.json", NULL);
-    flock_path = apr_pstrcat(fuzz_long_pool, fdir, "/lock", NULL);
     atexit(fuzz_verifier_cleanup); /* runs before apr_terminate (registered earlier) */
     text = apr_psprintf(fuzz_long_pool, "{\"keys\":[%s]}", ec_jwk(fuzz_long_pool, k, "ec-1"));
     EVP_PKEY_free(k); /* the private half is gone: nothing can sign for this key now */
@@ -77,8 +73,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     fv.keys = mab_keycache_create(fuzz_long_pool);
     src = mab_keycache_source(fv.keys, fjwks_path);
-    if (apr_global_mutex_create(&mutex, flock_path, APR_LOCK_DEFAULT, fuzz_long_pool) != APR_SUCCESS
-        || mab_keycache_init(fv.keys, fuzz_long_pool, mutex, &opts, &err) != 0
+    if (mab_keycache_init(fv.keys, fuzz_long_pool, &opts, &err) != 0
         || mab_keycache_child_init(fv.keys, fuzz_long_pool) != 0) {
         fuzz_die(err ? err : "key cache");
     }

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <apr_file_io.h>
-#include <apr_global_mutex.h>
 #include <apr_thread_proc.h>
 #include <openssl/sha.h>
 
@@ -295,8 +294,7 @@ int main(void)
     const char *err = NULL, *jA, *jB, *jE;
     const char *pA, *pB, *pSame, *pOtherKid, *pPinned, *pEmpty, *pRot, *pMissing;
     mab_source_t *srcA, *srcB, *srcSame, *srcOtherKid, *srcPinned, *srcEmpty, *srcRot, *srcMissing;
-    apr_global_mutex_t *mutex = NULL;
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 0, 0, NULL, 0};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 0, 0, NULL, 0, 86400, NULL};
     mab_keycache_t *kc;
     mab_key_t *s1, *s2, *s1_again;
     apr_array_header_t *auds, *other_auds;
@@ -347,8 +345,7 @@ int main(void)
     srcEmpty = mab_keycache_source(kc, pEmpty);
     srcRot = mab_keycache_source(kc, pRot);
     srcMissing = mab_keycache_source(kc, pMissing);
-    apr_global_mutex_create(&mutex, apr_pstrcat(gp, dir, "/lock", NULL), APR_LOCK_DEFAULT, gp);
-    is_int(mab_keycache_init(kc, gp, mutex, &opts, &err), 0, "key cache: shared memory set up");
+    is_int(mab_keycache_init(kc, gp, &opts, &err), 0, "key cache: shared memory set up");
     is_int(mab_keycache_child_init(kc, gp), 0, "key cache: child init");
     ver.keys = kc;
     ver.tokens = mab_tokencache_create(gp, 1024);
@@ -888,7 +885,6 @@ int main(void)
     }
 
     apr_pool_destroy(rq);
-    apr_global_mutex_destroy(mutex);
     {
         const char *files[] = {pA, pB, pSame, pOtherKid, pPinned, pEmpty, pRot};
         size_t i;
