@@ -179,19 +179,21 @@ static int fixups_last(request_rec *r)
 }
 
 /* In the order httpd runs them:
- *   pre_config        a new key cache for the configuration's sources
- *   check_config      transport rule for key sources (also apachectl -t)
- *   post_config       claim header names per vhost, section warnings, libcurl, shared memory, the
- * watchdog refresh child_init        mutex, key-cache locks, the token cache post_read_request
- * client copies of the vhost's claim headers removed (REALLY_FIRST) header_parser     and those of
- * the request's sections, .htaccess too (REALLY_FIRST) check_access_ex   CORS preflight allowed
- * without a token (FIRST) check_access      AuthBearerOptional: a present token verified early
- *   check_authn       the token verified, r->user set, or 400/401/500 with a challenge
- *   authz providers   Require scope / Require claim (both authz passes)
- *   fixups            authorization passed; an ErrorDocument's 403 explained; anonymous
- *                     user withdrawn, identity headers set (REALLY_FIRST);
- *                     Authorization withheld (REALLY_LAST)
- *   handler           auth-bearer-status
+ *   pre_config         a new key cache for the configuration's sources
+ *   check_config       transport rule for key sources (also apachectl -t)
+ *   post_config        claim header names per vhost, section warnings, libcurl, shared
+ *                      memory, the kept key sets loaded, the watchdog refresh
+ *   child_init         key-cache locks and fetchers, the token cache
+ *   post_read_request  client copies of the vhost's claim headers removed (REALLY_FIRST)
+ *   header_parser      and those of the request's sections, .htaccess too (REALLY_FIRST)
+ *   check_access_ex    CORS preflight allowed without a token (FIRST)
+ *   check_access       AuthBearerOptional: a present token verified early
+ *   check_authn        the token verified, r->user set, or 400/401/500 with a challenge
+ *   authz providers    Require scope / Require claim (both authz passes)
+ *   fixups             authorization passed; an ErrorDocument's 403 explained; anonymous
+ *                      user withdrawn, identity headers set (REALLY_FIRST);
+ *                      Authorization withheld (REALLY_LAST)
+ *   handler            auth-bearer-status
  *   insert_error_filter / note_auth_failure   the 403 and plain challenges */
 static void register_hooks(apr_pool_t *p)
 {
