@@ -333,12 +333,12 @@ static int scalar_matches(const json_t *v, const char *want)
         return strcmp(want, "false") == 0;
     }
     if (json_is_integer(v)) {
-        long long n;
+        long long n = 0;
         return parse_integer(want, &n) && n == (long long)json_integer_value(v);
     }
     if (json_is_real(v)) {
         double d = json_real_value(v);
-        double w;
+        double w = 0;
         return isfinite(d) && fabs(d) < MAB_EXACT_REAL_LIMIT && parse_decimal(want, &w) && w == d;
     }
     return 0;
