@@ -252,7 +252,7 @@ int mab_check_transport(server_rec *main_server, apr_pool_t *ptemp)
         ap_get_module_config(main_server->module_config, &auth_bearer_module);
     int i, rc = 0;
 
-    allow_insecure = sconf->allow_insecure == 1; /* unset is Off */
+    allow_insecure = mab_srv_allow_insecure(sconf);
     for (i = 0; mab_conf_keycache() && i < mab_keycache_count(mab_conf_keycache()); i++) {
         struct mab_source_t *src = mab_keycache_at(mab_conf_keycache(), i);
         if (!mab_source_is_discovery(src) && mab_fetch_is_url(mab_source_uri(src))

@@ -267,7 +267,7 @@ void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, mab_keycache_opts_t *out
 {
     out->slot_size = (apr_size_t)(sconf->cache_size > 0 ? sconf->cache_size : defaults.cache_size);
     out->ca_file = sconf->ca_file;
-    out->allow_insecure = SET_OR(sconf->allow_insecure, defaults.allow_insecure) == 1;
+    out->allow_insecure = mab_srv_allow_insecure(sconf);
     out->fetch_timeout_ms = 1000 * SET_OR(sconf->fetch_timeout, defaults.fetch_timeout);
     out->refresh_min_s = SET_OR(sconf->refresh_min, defaults.refresh_min);
     out->refresh_max_s = SET_OR(sconf->refresh_max, defaults.refresh_max);
@@ -275,6 +275,11 @@ void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, mab_keycache_opts_t *out
     out->retry_interval_s = MAB_RETRY_INTERVAL;
     out->max_stale_s = SET_OR(sconf->max_stale, defaults.max_stale);
     out->store_dir = NULL; /* set by post_config once the directory exists */
+}
+
+int mab_srv_allow_insecure(const mab_srv_conf_t *sconf)
+{
+    return SET_OR(sconf->allow_insecure, defaults.allow_insecure) == 1;
 }
 
 long mab_srv_token_cache_entries(const mab_srv_conf_t *sconf)

@@ -97,6 +97,7 @@ void mab_conf_policy(const mab_dir_conf_t *conf, struct mab_issuer_t *issuer,
 
 void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, struct mab_keycache_opts_t *out);
 long mab_srv_token_cache_entries(const mab_srv_conf_t *sconf);
+int mab_srv_allow_insecure(const mab_srv_conf_t *sconf);
 
 /* Header names compare case-insensitively, and '_' equals '-' (CGI maps both to '_'). */
 int mab_conf_same_header(const char *a, const char *b);

@@ -3,7 +3,7 @@
 #include "mab_credential.h"
 
 /* Character classes, one byte per char: a constant table rather than a table filled at load
- * time or ctype calls per character (those showed in the profile, issue 6), and independent
+ * time or ctype calls per character (those showed in the profile), and independent
  * of the process locale, which a module loaded next to us may change. */
 #define C_TOK 0x1u  /* b64token character, RFC 6750 §2.1 (the '=' padding is not one) */
 #define C_WS 0x2u   /* white space: what apr_isspace accepts in the C locale */
