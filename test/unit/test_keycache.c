@@ -14,26 +14,6 @@
 #include "tap.h"
 #include "testutil.h"
 
-static void write_file(apr_pool_t *p, const char *path, const char *text)
-{
-    apr_file_t *f;
-    apr_size_t n = strlen(text);
-
-    apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
-                  APR_FPROT_OS_DEFAULT, p);
-    apr_file_write_full(f, text, n, NULL);
-    apr_file_close(f);
-}
-
-/* Written aside and renamed: a fetch never reads half a file. */
-static void replace_file(apr_pool_t *p, const char *path, const char *text)
-{
-    const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
-
-    write_file(p, tmp, text);
-    apr_file_rename(tmp, path, p);
-}
-
 static int has_kid(const mab_keyset_t *ks, const char *kid)
 {
     int i;
@@ -54,8 +34,6 @@ typedef struct {
     const char *path, *set1, *set2;
     int bad;
 } stress_t;
-
-static void replace_file(apr_pool_t *p, const char *path, const char *text);
 
 static void *APR_THREAD_FUNC stress_reader(apr_thread_t *t, void *data)
 {

@@ -38,26 +38,6 @@ static void log_sink(void *baton, int level, const char *msg)
     }
 }
 
-static void write_file(apr_pool_t *p, const char *path, const char *text)
-{
-    apr_file_t *f;
-    apr_size_t n = strlen(text);
-
-    apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
-                  APR_FPROT_OS_DEFAULT, p);
-    apr_file_write_full(f, text, n, NULL);
-    apr_file_close(f);
-}
-
-/* Written aside and renamed: a fetch never reads half a file. */
-static void replace_file(apr_pool_t *p, const char *path, const char *text)
-{
-    const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
-
-    write_file(p, tmp, text);
-    apr_file_rename(tmp, path, p);
-}
-
 static const char *jwks(apr_pool_t *p, const char *k1, const char *k2)
 {
     return apr_psprintf(p, "{\"keys\":[%s%s%s]}", k1 ? k1 : "", k1 && k2 ? "," : "", k2 ? k2 : "");

@@ -4,6 +4,7 @@
 /* Shared by the unit tests: a pool per test program and the RFC vectors file. */
 #include <stdlib.h>
 
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -35,6 +36,27 @@ static inline json_t *load_vectors(void)
 static inline json_t *vector(json_t *all, const char *name, const char *member)
 {
     return json_object_get(json_object_get(all, name), member);
+}
+
+/* A file with `text`, for the key-cache tests' JWKS file sources. */
+static inline void write_file(apr_pool_t *p, const char *path, const char *text)
+{
+    apr_file_t *f;
+    apr_size_t n = strlen(text);
+
+    apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
+                  APR_FPROT_OS_DEFAULT, p);
+    apr_file_write_full(f, text, n, NULL);
+    apr_file_close(f);
+}
+
+/* Written aside and renamed: a fetch never reads half a file. */
+static inline void replace_file(apr_pool_t *p, const char *path, const char *text)
+{
+    const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
+
+    write_file(p, tmp, text);
+    apr_file_rename(tmp, path, p);
 }
 
 #endif
