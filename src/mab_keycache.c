@@ -552,7 +552,9 @@ static void adopt_shared(mab_source_t *src, mab_keyslot_t *slot, apr_uint32_t lo
             install(src, set, gen);
         }
         else {
-            mab_log(MAB_LOG_ERR, "MAB00032: cached key set %s does not parse: %s", src->uri, why);
+            /* jansson's reason can quote the issuer's bytes: printable ASCII only. */
+            mab_log(MAB_LOG_ERR, "MAB00032: cached key set %s does not parse: %s", src->uri,
+                    mab_log_printable(copy_pool, why ? why : "-"));
         }
     }
     apr_pool_destroy(copy_pool);
