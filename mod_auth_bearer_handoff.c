@@ -43,62 +43,6 @@ static int is_configured(const mab_dir_conf_t *conf, const char *name)
     return 0;
 }
 
-static int is_listed(const apr_array_header_t *names, const char *name)
-{
-    int i;
-
-    for (i = 0; names && i < names->nelts; i++) {
-        if (mab_conf_same_header(APR_ARRAY_IDX(names, i, const char *), name)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-typedef struct {
-    const mab_dir_conf_t *conf;      /* a section's names, or NULL */
-    const apr_array_header_t *names; /* the virtual host's names, or NULL */
-    apr_array_header_t *found;
-} strip_ctx_t;
-
-static int find_configured(void *data, const char *key, const char *value)
-{
-    strip_ctx_t *ctx = data;
-
-    if (is_configured(ctx->conf, key) || is_listed(ctx->names, key)) {
-        APR_ARRAY_PUSH(ctx->found, const char *) = key;
-    }
-    return 1;
-}
-
-/* `log`: only the first pass over what the client sent says so; later passes (internal
- * redirects, subrequests, fixups) also remove the module's own values from earlier. */
-static void strip_client_copies(request_rec *r, const mab_dir_conf_t *conf,
-                                const apr_array_header_t *names, int log)
-{
-    strip_ctx_t ctx;
-    int i;
-
-    if ((!conf || (!conf->claim_headers && !conf->payload_header)) && (!names || !names->nelts)) {
-        return;
-    }
-    ctx.conf = conf;
-    ctx.names = names;
-    ctx.found = apr_array_make(r->pool, 2, sizeof(const char *));
-    apr_table_do(find_configured, &ctx, r->headers_in, NULL);
-    for (i = 0; i < ctx.found->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(ctx.found, i, const char *);
-        /* The value is the client's and may be anything: only the name is logged. */
-        if (log) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                          "MAB00300: removed client-sent request header %s from %s (the module "
-                          "sets it from the verified token)",
-                          ap_escape_logitem(r->pool, name), ap_escape_logitem(r->pool, r->uri));
-        }
-        apr_table_unset(r->headers_in, name);
-    }
-}
-
 /* One name of the virtual host's list, and the <Location> prefix it was configured under
  * (NULL: a <Directory>, <Files>, <If>, regex or server-wide section, which may apply to any
  * URL). */
@@ -122,23 +66,69 @@ static int may_apply(const char *prefix, const char *uri)
     return strncmp(uri, prefix, strlen(prefix)) == 0;
 }
 
-void mab_handoff_scrub_vhost(request_rec *r)
+/* Whether the virtual host lists `name` under a section that may apply to `uri`. */
+static int is_listed(const apr_array_header_t *names, const char *uri, const char *name)
 {
-    const apr_array_header_t *all = mab_srv_conf(r->server)->scrub_names;
-    apr_array_header_t *names;
     int i;
 
-    if (!all || !all->nelts) {
-        return;
-    }
-    names = apr_array_make(r->pool, all->nelts, sizeof(const char *));
-    for (i = 0; i < all->nelts; i++) {
-        const scrub_name_t *n = &APR_ARRAY_IDX(all, i, scrub_name_t);
-        if (may_apply(n->prefix, r->uri)) {
-            APR_ARRAY_PUSH(names, const char *) = n->name;
+    for (i = 0; names && i < names->nelts; i++) {
+        const scrub_name_t *n = &APR_ARRAY_IDX(names, i, scrub_name_t);
+        if (mab_conf_same_header(n->name, name) && may_apply(n->prefix, uri)) {
+            return 1;
         }
     }
-    strip_client_copies(r, NULL, names, r->prev == NULL);
+    return 0;
+}
+
+typedef struct {
+    const mab_dir_conf_t *conf;      /* a section's names, or NULL */
+    const apr_array_header_t *names; /* the virtual host's (scrub_name_t), or NULL */
+    const char *uri;                 /* the request line's path, for those */
+    apr_array_header_t *found;
+} strip_ctx_t;
+
+static int find_configured(void *data, const char *key, const char *value)
+{
+    strip_ctx_t *ctx = data;
+
+    if (is_configured(ctx->conf, key) || is_listed(ctx->names, ctx->uri, key)) {
+        APR_ARRAY_PUSH(ctx->found, const char *) = key;
+    }
+    return 1;
+}
+
+/* `log`: only the first pass over what the client sent says so; later passes (internal
+ * redirects, subrequests, fixups) also remove the module's own values from earlier. */
+static void strip_client_copies(request_rec *r, const mab_dir_conf_t *conf,
+                                const apr_array_header_t *names, int log)
+{
+    strip_ctx_t ctx;
+    int i;
+
+    if ((!conf || (!conf->claim_headers && !conf->payload_header)) && (!names || !names->nelts)) {
+        return;
+    }
+    ctx.conf = conf;
+    ctx.names = names;
+    ctx.uri = r->uri;
+    ctx.found = apr_array_make(r->pool, 2, sizeof(const char *));
+    apr_table_do(find_configured, &ctx, r->headers_in, NULL);
+    for (i = 0; i < ctx.found->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(ctx.found, i, const char *);
+        /* The value is the client's and may be anything: only the name is logged. */
+        if (log) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "MAB00300: removed client-sent request header %s from %s (the module "
+                          "sets it from the verified token)",
+                          ap_escape_logitem(r->pool, name), ap_escape_logitem(r->pool, r->uri));
+        }
+        apr_table_unset(r->headers_in, name);
+    }
+}
+
+void mab_handoff_scrub_vhost(request_rec *r)
+{
+    strip_client_copies(r, NULL, mab_srv_conf(r->server)->scrub_names, r->prev == NULL);
 }
 
 void mab_handoff_scrub(request_rec *r)
@@ -146,9 +136,20 @@ void mab_handoff_scrub(request_rec *r)
     strip_client_copies(r, mab_dir_conf(r), NULL, r->prev == NULL);
 }
 
+/* Each (name, prefix) once: many sections name the same header. */
 static void add_name(apr_array_header_t *names, const char *name, const char *prefix)
 {
-    scrub_name_t *n = apr_array_push(names);
+    scrub_name_t *n;
+    int i;
+
+    for (i = 0; i < names->nelts; i++) {
+        n = &APR_ARRAY_IDX(names, i, scrub_name_t);
+        if (mab_conf_same_header(n->name, name)
+            && (n->prefix == prefix || (n->prefix && prefix && strcmp(n->prefix, prefix) == 0))) {
+            return;
+        }
+    }
+    n = apr_array_push(names);
 
     n->name = name;
     n->prefix = prefix;
