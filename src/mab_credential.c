@@ -5,14 +5,13 @@
 /* Character classes, one byte per char: a constant table rather than a table filled at load
  * time or ctype calls per character (those showed in the profile), and independent
  * of the process locale, which a module loaded next to us may change. */
-#define C_TOK 0x1u  /* b64token character, RFC 6750 §2.1 (the '=' padding is not one) */
-#define C_WS 0x2u   /* white space: what apr_isspace accepts in the C locale */
-#define C_STOP 0x4u /* ends a token: white space, ',' and the terminating NUL */
+#define C_TOK 0x1u /* b64token character, RFC 6750 §2.1 (the '=' padding is not one) */
+#define C_WS 0x2u  /* white space: what apr_isspace accepts in the C locale */
 
 static const unsigned char cls[256] = {
-    4, 0, 0, 0, 0, 0, 0, 0, 0, 6, 6, 6, 6, 6, 0, 0, /* 0x00 NUL; \t \n \v \f \r */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 0, 0, /* 0x00 \t \n \v \f \r */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-    6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 4, 1, 1, 1, /* 0x20 space; + , - . / */
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, /* 0x20 space; + - . / */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 0-9 ('=' is not a C_TOK) */
     0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 A-O */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, /* 0x50 P-Z _ */
@@ -124,7 +123,7 @@ mab_err_e mab_credential_parse(const char *authz, const char *args, unsigned fla
      * single token68 (RFC 6750 §2.1). */
     /* strcspn, not a loop over the table: glibc scans a kilobyte token with vector
      * instructions, a byte loop cost ~4,000 instructions per request (callgrind). The set
-     * is C_STOP's, NUL included by strcspn itself. */
+     * is white space and ',' (the NUL ends it too). */
     end = s + strcspn(s, " \t\n\v\f\r,");
     if (*skip_ws(end)) {
         return MAB_ERR_TOKEN_COUNT;
