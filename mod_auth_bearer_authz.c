@@ -156,6 +156,12 @@ static void remember(apr_array_header_t **list, apr_pool_t *p, const apr_array_h
     }
 }
 
+/* The issuer's AuthBearerScopeClaim (its container's or the section's), or NULL. */
+static const char *scope_claim_of(const mab_verdict_t *v)
+{
+    return v->issuer && v->issuer->rules ? v->issuer->rules->scope_claim : NULL;
+}
+
 static authz_status check_scope(request_rec *r, const char *line, const void *parsed)
 {
     const scope_req_t *req = parsed;
@@ -166,8 +172,7 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
     if (rv != AUTHZ_GRANTED) {
         return rv;
     }
-    if (mab_claims_has_scopes_in(st->v.claims, mab_dir_conf(r)->scope_claim, req->scopes,
-                                 &missing)) {
+    if (mab_claims_has_scopes_in(st->v.claims, scope_claim_of(&st->v), req->scopes, &missing)) {
         if (req->negated) {
             st->refused_rule =
                 apr_pstrcat(r->pool, "scope ", apr_array_pstrcat(r->pool, req->scopes, ' '), NULL);

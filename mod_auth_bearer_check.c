@@ -14,6 +14,7 @@
 
 #include "mab_fetch.h"
 #include "mab_keycache.h"
+#include "mab_verifier.h"
 #include "mod_auth_bearer_check.h"
 #include "mod_auth_bearer_config.h"
 
@@ -94,7 +95,8 @@ static void check_list(server_rec *s, apr_array_header_t *secs, const apr_array_
 static int warn_missing(server_rec *s, const char *kind, const char *path,
                         const mab_dir_conf_t *conf, const mab_dir_conf_t *own, apr_pool_t *p)
 {
-    const char *missing = mab_conf_missing(conf);
+    mab_policy_t policy;
+    const char *missing = mab_conf_policy(s, conf, p, &policy);
 
     if (missing) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
@@ -208,10 +210,54 @@ static int warn_inherited_optional(server_rec *s, const char *kind, const char *
     return 0;
 }
 
+/* Every issuer some section names, for the containers' check below (startup only). */
+static apr_hash_t *named_issuers;
+
+static int collect_issuers(server_rec *s, const char *kind, const char *path,
+                           const mab_dir_conf_t *conf, const mab_dir_conf_t *own, apr_pool_t *p)
+{
+    int i;
+
+    for (i = 0; own && own->issuers && i < own->issuers->nelts; i++) {
+        const char *iss = APR_ARRAY_IDX(own->issuers, i, const char *);
+        apr_hash_set(named_issuers, iss, APR_HASH_KEY_STRING, iss);
+    }
+    return 0;
+}
+
+/* A container no section uses is most likely a typo in the issuer, here or there: its
+ * settings would silently apply nowhere. */
+static void warn_unused_boxes(server_rec *main_server, apr_pool_t *ptemp)
+{
+    server_rec *s;
+
+    named_issuers = apr_hash_make(ptemp);
+    walk_sections(main_server, ptemp, 1, collect_issuers);
+    for (s = main_server; s; s = s->next) {
+        apr_hash_t *boxes = mab_srv_issuer_boxes(s);
+        apr_hash_index_t *hi;
+
+        if (!boxes || (s != main_server && boxes == mab_srv_issuer_boxes(main_server))) {
+            continue;
+        }
+        for (hi = apr_hash_first(ptemp, boxes); hi; hi = apr_hash_next(hi)) {
+            const char *iss = apr_hash_this_key(hi);
+            if (!apr_hash_get(named_issuers, iss, APR_HASH_KEY_STRING)) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             "MAB00060: <AuthBearerIssuer %s> is used by no section: no "
+                             "AuthBearerIssuer line names %s (check the spelling in both)",
+                             iss, iss);
+            }
+        }
+    }
+    named_issuers = NULL;
+}
+
 void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp)
 {
     walk_sections(main_server, ptemp, 0, warn_missing);
     walk_sections(main_server, ptemp, 1, warn_inherited_optional);
+    warn_unused_boxes(main_server, ptemp);
 }
 
 /* --- transport rule for key sources ------------------------------------------------------------
@@ -237,13 +283,20 @@ static int refuse(server_rec *s, apr_pool_t *p, const char *directive, const cha
 static int check_discovery(server_rec *s, const char *kind, const char *path,
                            const mab_dir_conf_t *conf, const mab_dir_conf_t *own, apr_pool_t *p)
 {
-    struct mab_source_t *src = mab_conf_key_source(conf);
+    mab_policy_t policy;
+    int i, rc = 0;
 
-    if (!src || !mab_source_is_discovery(src)) {
-        return 0;
+    mab_conf_policy(s, conf, p, &policy);
+    for (i = 0; i < policy.nissuers; i++) {
+        struct mab_source_t *src = policy.issuers[i].keys;
+        if (src && mab_source_is_discovery(src)
+            && refuse(s, p, "AuthBearerIssuer", mab_source_uri(src),
+                      apr_psprintf(p, " (discovery, in <%s %s>)", kind, path))
+                   != 0) {
+            rc = -1;
+        }
     }
-    return refuse(s, p, "AuthBearerIssuer", mab_source_uri(src),
-                  apr_psprintf(p, " (discovery, in <%s %s>)", kind, path));
+    return rc;
 }
 
 int mab_check_transport(server_rec *main_server, apr_pool_t *ptemp)

@@ -52,10 +52,13 @@ static const struct {
 
 /* This configuration generation's key sources (created in pre_config). */
 static mab_keycache_t *keycache;
+/* The main server's <AuthBearerIssuer> containers, which virtual hosts inherit. */
+static apr_hash_t *main_boxes;
 
 void mab_conf_pre_config(apr_pool_t *pconf)
 {
     keycache = mab_keycache_create(pconf);
+    main_boxes = NULL;
 }
 
 mab_keycache_t *mab_conf_keycache(void)
@@ -96,6 +99,21 @@ static apr_array_header_t *append(apr_pool_t *p, apr_array_header_t *base, apr_a
     return add ? add : base;
 }
 
+static int same_issuers(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i;
+
+    if (a->nelts != b->nelts) {
+        return 0;
+    }
+    for (i = 0; i < a->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *), APR_ARRAY_IDX(b, i, const char *)) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const mab_dir_conf_t *base = basev, *add = addv;
@@ -105,12 +123,12 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
      * inherits the outer issuer's key set or secret (its tokens would be verified with
      * another issuer's keys); without a key source of its own it uses its issuer's
      * discovery, or has none (a startup error). */
-    int new_issuer = add->issuer && (!base->issuer || strcmp(add->issuer, base->issuer) != 0);
+    int new_issuer = add->issuers && (!base->issuers || !same_issuers(add->issuers, base->issuers));
     const mab_dir_conf_t *keys = new_issuer ? add : base;
 
-    conf->issuer = add->issuer ? add->issuer : base->issuer;
-    /* the discovery source belongs to the issuer it was made for */
-    conf->discovery = add->issuer ? add->discovery : base->discovery;
+    conf->issuers = add->issuers ? add->issuers : base->issuers;
+    /* the discovery sources belong to the issuers they were made for */
+    conf->discoveries = add->issuers ? add->discoveries : base->discoveries;
     if (add->jwks) {
         conf->jwks_uri = add->jwks_uri;
         conf->jwks = add->jwks;
@@ -165,19 +183,15 @@ void *mab_create_srv_conf(apr_pool_t *p, server_rec *s)
 
 /* Without AuthBearerAlgorithms: every asymmetric algorithm, plus the HMAC ones a
  * configured secret is long enough for. HMAC never comes from a key set. */
-unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf)
+static unsigned default_alg_mask(const mab_key_t *secret)
 {
     static const char *const hmac[] = {"HS256", "HS384", "HS512"};
-    unsigned mask;
+    unsigned mask = mab_alg_default_mask();
     size_t i;
 
-    if (conf->alg_mask) {
-        return conf->alg_mask;
-    }
-    mask = mab_alg_default_mask();
-    for (i = 0; conf->secret && i < sizeof(hmac) / sizeof(hmac[0]); i++) {
+    for (i = 0; secret && i < sizeof(hmac) / sizeof(hmac[0]); i++) {
         const mab_alg_t *alg = mab_alg_find(hmac[i]);
-        if (mab_jwk_fits_alg(conf->secret, alg)) {
+        if (mab_jwk_fits_alg(secret, alg)) {
             mask |= alg->bit;
         }
     }
@@ -187,21 +201,6 @@ unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf)
 apr_size_t mab_conf_max_token_size(const mab_dir_conf_t *conf)
 {
     return (apr_size_t)(conf->max_token_size > 0 ? conf->max_token_size : defaults.max_token_size);
-}
-
-long mab_conf_skew(const mab_dir_conf_t *conf)
-{
-    return SET_OR(conf->skew, defaults.skew);
-}
-
-const char *mab_conf_user_claim(const mab_dir_conf_t *conf)
-{
-    return conf->user_claim ? conf->user_claim : defaults.user_claim;
-}
-
-int mab_conf_at_jwt(const mab_dir_conf_t *conf)
-{
-    return SET_OR(conf->at_jwt, defaults.at_jwt) == 1;
 }
 
 int mab_conf_optional(const mab_dir_conf_t *conf)
@@ -224,43 +223,102 @@ int mab_conf_uses_token_cache(const mab_dir_conf_t *conf)
     return conf->token_cache != 0;
 }
 
-struct mab_source_t *mab_conf_key_source(const mab_dir_conf_t *conf)
+apr_hash_t *mab_srv_issuer_boxes(const server_rec *s)
 {
-    if (conf->jwks) {
-        return conf->jwks;
-    }
-    return conf->secret ? NULL : conf->discovery;
+    return s->is_virtual ? mab_srv_conf(s)->issuer_boxes : main_boxes;
 }
 
-const char *mab_conf_missing(const mab_dir_conf_t *conf)
+/* The issuer's container: the virtual host's own, else the main server's. */
+static const mab_dir_conf_t *box_of(const server_rec *s, const char *iss)
 {
-    if (!conf->issuer) {
+    const mab_srv_conf_t *sconf = mab_srv_conf(s);
+    const mab_dir_conf_t *box = NULL;
+
+    if (s->is_virtual && sconf->issuer_boxes) {
+        box = apr_hash_get(sconf->issuer_boxes, iss, APR_HASH_KEY_STRING);
+    }
+    if (!box && main_boxes) {
+        box = apr_hash_get(main_boxes, iss, APR_HASH_KEY_STRING);
+    }
+    return box;
+}
+
+static int has_audience(const mab_dir_conf_t *c)
+{
+    return c && (c->audiences || c->audience_any != -1);
+}
+
+/* The most specific explicit setting wins: the section's (merged down its URL space), then
+ * the issuer's container, then the default. So a section that narrows the audience is never
+ * widened by a container. */
+#define PICK(field, unset) (sec->field != (unset) ? sec->field : box ? box->field : (unset))
+
+static void resolve_issuer(const mab_dir_conf_t *sec, const mab_dir_conf_t *box, int several, int i,
+                           mab_issuer_t *out, mab_rules_t *rules)
+{
+    /* Where a section names several issuers its own key sources could not say whose keys
+     * they are (refused at startup): each issuer's come from its container or discovery. */
+    const mab_dir_conf_t *keys = !several && (sec->jwks || sec->secret) ? sec
+                                 : box && (box->jwks || box->secret)    ? box
+                                                                        : NULL;
+    const mab_dir_conf_t *aud = has_audience(sec) ? sec : has_audience(box) ? box : NULL;
+    int v;
+
+    out->iss = APR_ARRAY_IDX(sec->issuers, i, const char *);
+    out->secret = keys ? keys->secret : NULL;
+    out->keys = keys ? keys->jwks : APR_ARRAY_IDX(sec->discoveries, i, mab_source_t *);
+    out->rules = rules;
+    rules->audiences = aud ? aud->audiences : NULL;
+    rules->audience_any = aud ? aud->audience_any == 1 : 0;
+    rules->alg_mask = PICK(alg_mask, 0u);
+    rules->alg_mask = rules->alg_mask ? rules->alg_mask : default_alg_mask(out->secret);
+    v = PICK(at_jwt, -1);
+    rules->access_token_jwt = SET_OR(v, defaults.at_jwt) == 1;
+    v = PICK(skew, -1);
+    rules->skew = SET_OR(v, defaults.skew);
+    rules->user_claim = PICK(user_claim, NULL);
+    rules->user_claim = rules->user_claim ? rules->user_claim : defaults.user_claim;
+    rules->scope_claim = PICK(scope_claim, NULL);
+}
+
+const char *mab_conf_policy(const server_rec *s, const mab_dir_conf_t *conf, apr_pool_t *p,
+                            mab_policy_t *out)
+{
+    mab_issuer_t *issuers;
+    mab_rules_t *rules;
+    const char *missing = NULL;
+    int i, n;
+
+    memset(out, 0, sizeof(*out));
+    if (!conf->issuers) {
         return "AuthBearerIssuer";
     }
-    if (!conf->audiences && conf->audience_any != 1) {
-        return "AuthBearerAudience";
+    n = conf->issuers->nelts;
+    issuers = apr_palloc(p, (apr_size_t)n * sizeof(*issuers));
+    rules = apr_palloc(p, (apr_size_t)n * sizeof(*rules));
+    for (i = 0; i < n; i++) {
+        resolve_issuer(conf, box_of(s, APR_ARRAY_IDX(conf->issuers, i, const char *)), n > 1, i,
+                       &issuers[i], &rules[i]);
+        if (!missing && !rules[i].audiences && !rules[i].audience_any) {
+            missing = "AuthBearerAudience";
+        }
+        else if (!missing && !issuers[i].keys && !issuers[i].secret) {
+            missing = "AuthBearerJWKS";
+        }
+        if (missing && n > 1) {
+            missing = apr_psprintf(p, "%s (for issuer %s, in its <AuthBearerIssuer>)", missing,
+                                   issuers[i].iss);
+        }
+        if (missing) {
+            return missing;
+        }
     }
-    if (!mab_conf_key_source(conf) && !conf->secret) {
-        return "AuthBearerJWKS";
-    }
-    return NULL;
-}
-
-void mab_conf_policy(const mab_dir_conf_t *conf, mab_issuer_t *issuer, mab_policy_t *out)
-{
-    issuer->iss = conf->issuer;
-    issuer->keys = mab_conf_key_source(conf);
-    issuer->secret = conf->secret;
-    out->issuers = issuer;
-    out->nissuers = 1;
-    out->audiences = conf->audiences;
-    out->audience_any = conf->audience_any == 1;
-    out->alg_mask = mab_conf_alg_mask(conf);
+    /* Every issuer carries its rules: the policy's own rule fields stay unused. */
+    out->issuers = issuers;
+    out->nissuers = n;
     out->max_token_size = mab_conf_max_token_size(conf);
-    out->access_token_jwt = mab_conf_at_jwt(conf);
-    out->skew = mab_conf_skew(conf);
-    out->user_claim = mab_conf_user_claim(conf);
     out->use_cache = mab_conf_uses_token_cache(conf);
+    return NULL;
 }
 
 void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, mab_keycache_opts_t *out)
@@ -321,20 +379,151 @@ static const char *seconds(cmd_parms *cmd, const char *arg, long min, long max, 
     return number(cmd, arg, min, max, "seconds", out);
 }
 
-static const char *set_issuer(cmd_parms *cmd, void *dconf, const char *arg)
+/* A section that accepts several issuers cannot hold a key source: it could not say whose
+ * keys they are, and a token of one issuer must never be verified with another's keys. */
+static const char *several_issuers_error(cmd_parms *cmd, const char *directive)
+{
+    return apr_psprintf(cmd->pool,
+                        "%s cannot be used in a section that accepts several issuers (whose "
+                        "keys would they be?): put it inside <AuthBearerIssuer iss> for its "
+                        "issuer, or leave it out to use the issuer's discovery",
+                        directive);
+}
+
+static int several_issuers(const mab_dir_conf_t *conf)
+{
+    return conf->issuers && conf->issuers->nelts > 1;
+}
+
+/* The issuer's discovery source: for every issuer URL named in the main configuration
+ * (shared memory is sized now); only those used without a key set are fetched. */
+static mab_source_t *discovery_for(const char *iss)
+{
+    if (keycache && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM && mab_fetch_is_url(iss)
+        && !ap_strchr_c(iss, '?') && !ap_strchr_c(iss, '#')) {
+        return mab_keycache_discovery(keycache, iss);
+    }
+    return NULL;
+}
+
+static void set_issuer_list(apr_pool_t *p, mab_dir_conf_t *conf, int argc, char *const argv[])
+{
+    int i;
+
+    conf->issuers = apr_array_make(p, argc, sizeof(const char *));
+    conf->discoveries = apr_array_make(p, argc, sizeof(mab_source_t *));
+    for (i = 0; i < argc; i++) {
+        APR_ARRAY_PUSH(conf->issuers, const char *) = argv[i];
+        APR_ARRAY_PUSH(conf->discoveries, mab_source_t *) = discovery_for(argv[i]);
+    }
+}
+
+static const char *set_issuers(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
 {
     mab_dir_conf_t *conf = dconf;
+    int i, j;
 
-    if (!*arg) {
-        return "AuthBearerIssuer needs the issuer's exact iss value";
+    if (argc < 1) {
+        return "AuthBearerIssuer needs the exact iss value of at least one issuer";
     }
-    conf->issuer = arg;
-    /* A discovery source for every issuer URL named in the main configuration (shared
-     * memory is sized now); only those used without AuthBearerJWKS are fetched. */
-    if (keycache && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM && mab_fetch_is_url(arg)
-        && !ap_strchr_c(arg, '?') && !ap_strchr_c(arg, '#')) {
-        conf->discovery = mab_keycache_discovery(keycache, arg);
+    for (i = 0; i < argc; i++) {
+        if (!*argv[i]) {
+            return "AuthBearerIssuer: empty issuer (it needs the issuer's exact iss value)";
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(argv[i], argv[j]) == 0) {
+                return apr_psprintf(cmd->pool, "AuthBearerIssuer: %s is named twice", argv[i]);
+            }
+        }
     }
+    if (argc > 1 && (conf->jwks || conf->secret)) {
+        return several_issuers_error(cmd, conf->jwks ? "AuthBearerJWKS" : "AuthBearerSharedSecret");
+    }
+    set_issuer_list(cmd->pool, conf, argc, argv);
+    return NULL;
+}
+
+/* What an <AuthBearerIssuer> container may hold: how that issuer's tokens are checked. */
+static const char *const box_directives[] = {"AuthBearerJWKS",
+                                             "AuthBearerSharedSecret",
+                                             "AuthBearerAudience",
+                                             "AuthBearerAlgorithms",
+                                             "AuthBearerTokenType",
+                                             "AuthBearerClockSkew",
+                                             "AuthBearerRemoteUserClaim",
+                                             "AuthBearerScopeClaim",
+                                             "AuthBearerIntrospection",
+                                             "AuthBearerIntrospectionAuth",
+                                             "AuthBearerIntrospect",
+                                             "AuthBearerIntrospectionCache"};
+
+static int box_allows(const char *directive)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(box_directives) / sizeof(box_directives[0]); i++) {
+        if (strcasecmp(directive, box_directives[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* <AuthBearerIssuer iss>: like mod_md's <MDomain>, a server or virtual host container whose
+ * settings apply to that issuer's tokens wherever a section accepts the issuer. Its
+ * directives are read into a per-directory configuration of its own. */
+static const char *issuer_box(cmd_parms *cmd, void *dconf, const char *args)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    const char *end = ap_strrchr_c(args, '>');
+    mab_srv_conf_t *sconf = ap_get_module_config(cmd->server->module_config, &auth_bearer_module);
+    apr_hash_t **boxes = cmd->server->is_virtual ? &sconf->issuer_boxes : &main_boxes;
+    const ap_directive_t *d;
+    ap_conf_vector_t *vector;
+    mab_dir_conf_t *box;
+    const char *line;
+    char *iss;
+    int override = cmd->override;
+
+    if (err) {
+        return err;
+    }
+    if (!end || end[1]) {
+        return "<AuthBearerIssuer> is missing its closing '>'";
+    }
+    line = apr_pstrmemdup(cmd->temp_pool, args, (apr_size_t)(end - args));
+    iss = ap_getword_conf(cmd->pool, &line);
+    if (!*iss || *ap_getword_conf(cmd->temp_pool, &line)) {
+        return "<AuthBearerIssuer> needs exactly one issuer: <AuthBearerIssuer https://issuer/>";
+    }
+    if (*boxes && apr_hash_get(*boxes, iss, APR_HASH_KEY_STRING)) {
+        return apr_psprintf(cmd->pool,
+                            "<AuthBearerIssuer %s> appears twice in this %s: merge the two", iss,
+                            cmd->server->is_virtual ? "virtual host" : "server");
+    }
+    for (d = cmd->directive->first_child; d; d = d->next) {
+        if (!box_allows(d->directive)) {
+            return apr_psprintf(cmd->pool,
+                                "%s is not allowed inside <AuthBearerIssuer %s> (%s:%d): only "
+                                "the settings of the issuer's tokens are",
+                                d->directive, iss, d->filename, d->line_num);
+        }
+    }
+    box = mab_create_dir_conf(cmd->pool, NULL);
+    set_issuer_list(cmd->pool, box, 1, &iss);
+    vector = ap_create_per_dir_config(cmd->pool);
+    ap_set_module_config(vector, &auth_bearer_module, box);
+    /* The section-only directives (OR_AUTHCFG) are what a container is for. */
+    cmd->override |= OR_AUTHCFG | ACCESS_CONF;
+    err = ap_walk_config(cmd->directive->first_child, cmd, vector);
+    cmd->override = override;
+    if (err) {
+        return err;
+    }
+    if (!*boxes) {
+        *boxes = apr_hash_make(cmd->pool);
+    }
+    apr_hash_set(*boxes, iss, APR_HASH_KEY_STRING, box);
     return NULL;
 }
 
@@ -401,6 +590,9 @@ static const char *set_jwks(cmd_parms *cmd, void *dconf, const char *arg)
     }
     if (!keycache) {
         return "AuthBearerJWKS: module not initialised (is it loaded with LoadModule?)";
+    }
+    if (several_issuers(conf)) {
+        return several_issuers_error(cmd, "AuthBearerJWKS");
     }
     conf->jwks_uri = uri;
     conf->jwks = mab_keycache_source(keycache, uri);
@@ -481,6 +673,9 @@ static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
     apr_size_t len = 0;
     char buf[1025];
 
+    if (several_issuers(conf)) {
+        return several_issuers_error(cmd, "AuthBearerSharedSecret");
+    }
     err = read_secret(cmd, arg, buf, sizeof(buf), &value, &len);
     if (!err && len < MAB_MIN_SECRET_BYTES) {
         err = apr_psprintf(cmd->pool,
@@ -907,8 +1102,12 @@ const command_rec mab_cmds[] = {
     AP_INIT_TAKE1("AuthBearerJWKSMaxStale", set_max_stale, NULL, RSRC_CONF,
                   "seconds past their expiry that keys are still used while their issuer "
                   "cannot be reached; then tokens are refused (default 86400)"),
-    AP_INIT_TAKE1("AuthBearerIssuer", set_issuer, NULL, OR_AUTHCFG,
-                  "the exact iss value tokens must carry"),
+    AP_INIT_TAKE_ARGV("AuthBearerIssuer", set_issuers, NULL, OR_AUTHCFG,
+                      "the exact iss value tokens must carry; several: each token's iss picks "
+                      "one, verified with that issuer's own keys"),
+    AP_INIT_RAW_ARGS("<AuthBearerIssuer", issuer_box, NULL, RSRC_CONF,
+                     "container for how one issuer's tokens are checked wherever that issuer "
+                     "is accepted: key source, audience, algorithms, claims, introspection"),
     AP_INIT_ITERATE("AuthBearerAudience", add_audience, NULL, OR_AUTHCFG,
                     "audiences of which the token's aud must contain one, or * for any"),
     /* Not in .htaccess: key sources are sized into shared memory at startup. */

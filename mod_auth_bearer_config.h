@@ -4,6 +4,8 @@
 /* Directives, their merging down the URL space, and the one place defaults are resolved:
  * every field is "unset" (-1 or NULL) until a directive sets it, and the accessors below
  * give the effective value, so no caller repeats a fallback. */
+#include <apr_hash.h>
+
 #include "mod_auth_bearer_private.h"
 
 struct mab_key_t;
@@ -28,12 +30,14 @@ typedef struct {
     /* hand-off: every claim/payload header name this virtual host's sections configure,
      * collected at startup (mod_auth_bearer_handoff.c) */
     apr_array_header_t *scrub_names;
+    /* <AuthBearerIssuer iss> of this server or virtual host: iss -> its mab_dir_conf_t */
+    apr_hash_t *issuer_boxes;
 } mab_srv_conf_t;
 
 typedef struct {
     /* Whose tokens, and the keys that verify them. */
-    const char *issuer;
-    struct mab_source_t *discovery; /* the issuer's metadata names its key set */
+    apr_array_header_t *issuers;     /* const char *, AuthBearerIssuer; NULL = unset */
+    apr_array_header_t *discoveries; /* mab_source_t *, one per issuer (NULL: not a URL) */
     const char *jwks_uri;
     struct mab_source_t *jwks;
     struct mab_key_t *secret; /* AuthBearerSharedSecret, for HS256/384/512 */
@@ -78,22 +82,21 @@ const mab_dir_conf_t *mab_dir_conf(const request_rec *r);
 const mab_srv_conf_t *mab_srv_conf(const server_rec *s);
 
 /* Effective values. */
-unsigned mab_conf_alg_mask(const mab_dir_conf_t *conf);
 apr_size_t mab_conf_max_token_size(const mab_dir_conf_t *conf);
-long mab_conf_skew(const mab_dir_conf_t *conf);
-const char *mab_conf_user_claim(const mab_dir_conf_t *conf);
-int mab_conf_at_jwt(const mab_dir_conf_t *conf);
 int mab_conf_optional(const mab_dir_conf_t *conf);
 int mab_conf_allow_preflight(const mab_dir_conf_t *conf);
 int mab_conf_pass_token(const mab_dir_conf_t *conf);
 int mab_conf_uses_token_cache(const mab_dir_conf_t *conf);
-/* AuthBearerJWKS, or the issuer's discovered key set when neither it nor a secret is set. */
-struct mab_source_t *mab_conf_key_source(const mab_dir_conf_t *conf);
-/* The directive a Bearer section still needs (issuer, audience, a key source), or NULL. */
-const char *mab_conf_missing(const mab_dir_conf_t *conf);
-/* The verifier's policy for a complete section; `issuer` is the storage for its issuer. */
-void mab_conf_policy(const mab_dir_conf_t *conf, struct mab_issuer_t *issuer,
-                     struct mab_policy_t *out);
+/* The verifier's policy for a section of server `s`: each issuer with its own key source
+ * and rules, resolved from the section's explicit settings first, then the issuer's
+ * <AuthBearerIssuer> container, then the defaults (allocated from p). Returns what the
+ * section still needs (issuer, audience, a key source: the directive, naming the issuer
+ * where there are several), or NULL when the policy is complete. */
+const char *mab_conf_policy(const server_rec *s, const mab_dir_conf_t *conf, apr_pool_t *p,
+                            struct mab_policy_t *out);
+/* The <AuthBearerIssuer> containers of a server or virtual host (iss -> mab_dir_conf_t),
+ * or NULL. */
+apr_hash_t *mab_srv_issuer_boxes(const server_rec *s);
 
 void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, struct mab_keycache_opts_t *out);
 long mab_srv_token_cache_entries(const mab_srv_conf_t *sconf);

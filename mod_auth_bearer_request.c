@@ -56,9 +56,10 @@ static int status_of(mab_err_e err)
 
 static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
 {
-    const char *missing = mab_conf_missing(conf), *detail = NULL, *authz;
-    mab_credential_t cred;
     mab_policy_t policy;
+    const char *missing = mab_conf_policy(r->server, conf, r->pool, &policy), *detail = NULL,
+               *authz;
+    mab_credential_t cred;
     mab_err_e err;
 
     if (missing) {
@@ -79,7 +80,6 @@ static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
         st->v.detail = detail;
     }
     else {
-        mab_conf_policy(conf, &st->issuer, &policy);
         mab_verify(&verifier, &policy, &cred, (long long)apr_time_sec(r->request_time), r->pool,
                    &st->v);
         if (st->v.cached) {

@@ -8,8 +8,7 @@
 
 typedef struct {
     mab_verdict_t v;
-    mab_issuer_t issuer; /* the section's, which v.issuer points to */
-    int status;          /* OK, HTTP_BAD_REQUEST, HTTP_UNAUTHORIZED, HTTP_INTERNAL_SERVER_ERROR */
+    int status; /* OK, HTTP_BAD_REQUEST, HTTP_UNAUTHORIZED, HTTP_INTERNAL_SERVER_ERROR */
     /* What the authz providers found, for the 403's challenge and log line. */
     apr_array_header_t *denied_scopes; /* scopes a failed Require scope asked for */
     const char *denied_claim;          /* the claim a failed Require claim named */

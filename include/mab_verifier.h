@@ -21,15 +21,29 @@ struct mab_tokencache_t;
  * verdict into HTTP): which issuer a token belongs to, which keys may verify it, whether a
  * cached verification may stand for this policy, the registered claims, the user claim. */
 
+/* What one issuer's tokens must be, every default resolved. Where a location accepts
+ * several issuers each carries its own (audience, algorithms, … differ between IdPs). */
+typedef struct mab_rules_t {
+    const apr_array_header_t *audiences; /* const char *; one must be in aud */
+    int audience_any;                    /* AuthBearerAudience * */
+    unsigned alg_mask;                   /* allow-list (mab_alg_t bits) */
+    int access_token_jwt;                /* RFC 9068 at+jwt only */
+    long skew;                           /* seconds of leeway for exp, nbf, iat */
+    const char *user_claim;
+    const char *scope_claim; /* the one claim Require scope reads; NULL: scope, scp, permissions */
+} mab_rules_t;
+
 /* One issuer a policy accepts, with the keys that may verify its tokens: never another
  * issuer's (issuer and key source travel as one unit). */
 typedef struct mab_issuer_t {
     const char *iss;                /* the exact iss value */
     struct mab_source_t *keys;      /* JWKS or discovery source for asymmetric tokens, or NULL */
     const struct mab_key_t *secret; /* HMAC secret for HS* tokens, or NULL */
+    const mab_rules_t *rules;       /* this issuer's; NULL: the policy's own fields */
 } mab_issuer_t;
 
-/* What a location requires, every default already resolved. */
+/* What a location requires, every default already resolved. The rule fields apply to the
+ * issuers that carry no rules of their own. */
 typedef struct mab_policy_t {
     const mab_issuer_t *issuers;
     int nissuers;                        /* at least one */
@@ -71,6 +85,9 @@ typedef struct mab_verdict_t {
 void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy,
                 const struct mab_credential_t *cred, long long now, apr_pool_t *pool,
                 mab_verdict_t *out);
+
+/* The rules a token of `issuer` (one of the policy's) is checked against. */
+void mab_policy_rules(const mab_policy_t *policy, const mab_issuer_t *issuer, mab_rules_t *out);
 
 /* The issuer of the policy a token naming `iss` belongs to: with one issuer, that one (the
  * claims check then compares iss); with several, the one whose iss is equal, or NULL. */

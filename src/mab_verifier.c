@@ -22,6 +22,21 @@ static void refuse(mab_verdict_t *out, mab_err_e err, const char *detail)
     out->detail = detail;
 }
 
+void mab_policy_rules(const mab_policy_t *policy, const mab_issuer_t *issuer, mab_rules_t *out)
+{
+    if (issuer && issuer->rules) {
+        *out = *issuer->rules;
+        return;
+    }
+    out->audiences = policy->audiences;
+    out->audience_any = policy->audience_any;
+    out->alg_mask = policy->alg_mask;
+    out->access_token_jwt = policy->access_token_jwt;
+    out->skew = policy->skew;
+    out->user_claim = policy->user_claim;
+    out->scope_claim = NULL;
+}
+
 const mab_issuer_t *mab_policy_issuer(const mab_policy_t *policy, const char *iss)
 {
     int i;
@@ -63,8 +78,13 @@ mab_hit_rule_e mab_verifier_hit_rule(const mab_policy_t *policy, const mab_issue
                                      const mab_tokencache_hit_t *hit, unsigned gen,
                                      const mab_keyset_t *ks)
 {
-    if (!issuer || !(hit->alg->bit & policy->alg_mask)
-        || (policy->access_token_jwt && !hit->typ_at_jwt)) {
+    mab_rules_t rules;
+
+    if (!issuer) {
+        return MAB_HIT_REFUSED;
+    }
+    mab_policy_rules(policy, issuer, &rules);
+    if (!(hit->alg->bit & rules.alg_mask) || (rules.access_token_jwt && !hit->typ_at_jwt)) {
         return MAB_HIT_REFUSED;
     }
     if (hit->alg->family == MAB_FAMILY_HMAC) {
@@ -187,7 +207,7 @@ static void remember(const mab_verifier_t *v, const unsigned char *digest, const
 
 /* HMAC tokens are checked with the issuer's configured secret only; everything else with
  * its key set. The allow-list is applied first either way. */
-static mab_err_e verify_signature(const mab_verifier_t *v, const mab_policy_t *policy,
+static mab_err_e verify_signature(const mab_verifier_t *v, unsigned alg_mask,
                                   const mab_issuer_t *issuer, const mab_jws_t *jws,
                                   apr_pool_t *pool, const mab_key_t **used, const char **detail)
 {
@@ -195,7 +215,7 @@ static mab_err_e verify_signature(const mab_verifier_t *v, const mab_policy_t *p
     const char *kerr = NULL;
     mab_err_e err;
 
-    if (!(jws->alg->bit & policy->alg_mask)) {
+    if (!(jws->alg->bit & alg_mask)) {
         *detail = "alg is not in the allow-list";
         return MAB_ERR_ALG;
     }
@@ -218,12 +238,12 @@ static mab_err_e verify_signature(const mab_verifier_t *v, const mab_policy_t *p
         *detail = apr_pstrcat(pool, mab_source_uri(issuer->keys), ": ", kerr, NULL);
         return MAB_ERR_NO_KEYS;
     }
-    err = mab_jws_verify_keyset_ex(jws, ks, policy->alg_mask, used, detail);
+    err = mab_jws_verify_keyset_ex(jws, ks, alg_mask, used, detail);
     if (err == MAB_ERR_NO_KEY && jws->kid) {
         /* Maybe the issuer rotated keys: refetch, at most once per interval for everyone. */
         ks = mab_keycache_get(v->keys, issuer->keys, pool, 1, &kerr);
         if (ks) {
-            err = mab_jws_verify_keyset_ex(jws, ks, policy->alg_mask, used, detail);
+            err = mab_jws_verify_keyset_ex(jws, ks, alg_mask, used, detail);
         }
     }
     return err;
@@ -240,6 +260,7 @@ static int verify_jws(const mab_verifier_t *v, const mab_policy_t *policy, const
     const mab_key_t *key = NULL;
     json_t *claims = NULL;
     mab_jws_t *jws = NULL;
+    mab_rules_t rules;
     mab_err_e err;
 
     err = mab_jws_parse(pool, tok, len, policy->max_token_size, &jws, &detail);
@@ -249,11 +270,6 @@ static int verify_jws(const mab_verifier_t *v, const mab_policy_t *policy, const
     }
     if (err != MAB_OK) {
         refuse(out, err, detail);
-        return -1;
-    }
-    if (policy->access_token_jwt && !mab_jws_typ_is(jws, "at+jwt")) {
-        refuse(out, MAB_ERR_TOKEN_TYPE,
-               apr_psprintf(pool, "typ is %s, not at+jwt", jws->typ ? jws->typ : "absent"));
         return -1;
     }
     if (policy->nissuers > 1) {
@@ -271,7 +287,13 @@ static int verify_jws(const mab_verifier_t *v, const mab_policy_t *policy, const
             return -1;
         }
     }
-    err = verify_signature(v, policy, issuer, jws, pool, &key, &detail);
+    mab_policy_rules(policy, issuer, &rules);
+    if (rules.access_token_jwt && !mab_jws_typ_is(jws, "at+jwt")) {
+        refuse(out, MAB_ERR_TOKEN_TYPE,
+               apr_psprintf(pool, "typ is %s, not at+jwt", jws->typ ? jws->typ : "absent"));
+        return -1;
+    }
+    err = verify_signature(v, rules.alg_mask, issuer, jws, pool, &key, &detail);
     if (err != MAB_OK) {
         refuse(out, err, detail);
         return -1;
@@ -302,6 +324,7 @@ static void check_claims(const mab_policy_t *policy, long long now, apr_pool_t *
 {
     const mab_issuer_t *issuer;
     mab_claim_policy_t cp;
+    mab_rules_t rules;
     const char *detail = NULL;
     const json_t *u;
     mab_err_e err;
@@ -312,22 +335,23 @@ static void check_claims(const mab_policy_t *policy, long long now, apr_pool_t *
         refuse(out, MAB_ERR_ISSUER, "iss is none of the accepted issuers");
         return;
     }
+    mab_policy_rules(policy, issuer, &rules);
     cp.issuer = issuer->iss;
-    cp.audiences = policy->audiences;
-    cp.audience_any = policy->audience_any;
-    cp.skew = policy->skew;
+    cp.audiences = rules.audiences;
+    cp.audience_any = rules.audience_any;
+    cp.skew = rules.skew;
     cp.now = now;
-    cp.access_token_jwt = policy->access_token_jwt;
+    cp.access_token_jwt = rules.access_token_jwt;
     err = mab_claims_validate(out->claims, &cp, pool, &detail);
     if (err != MAB_OK) {
         refuse(out, err, detail);
         return;
     }
-    u = mab_claims_lookup(out->claims, policy->user_claim);
+    u = mab_claims_lookup(out->claims, rules.user_claim);
     if (!json_is_string(u) || json_string_length(u) == 0) {
         refuse(
             out, MAB_ERR_USER_CLAIM,
-            apr_psprintf(pool, "claim %s is absent or not a non-empty string", policy->user_claim));
+            apr_psprintf(pool, "claim %s is absent or not a non-empty string", rules.user_claim));
         return;
     }
     out->user = apr_pstrmemdup(pool, json_string_value(u), json_string_length(u));

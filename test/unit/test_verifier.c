@@ -347,21 +347,21 @@ int main(void)
         static mab_issuer_t multi[2];
         mab_policy_t A, B;
 
-        iA = (mab_issuer_t){ISS, srcA, s1};
-        iNoSecret = (mab_issuer_t){ISS, srcA, NULL};
-        iB_keys = (mab_issuer_t){ISS, srcB, s1};
-        iOtherIss = (mab_issuer_t){ISS_B, srcA, s1};
-        iSame = (mab_issuer_t){ISS, srcSame, s1};
-        iOtherKid = (mab_issuer_t){ISS, srcOtherKid, s1};
-        iPinned = (mab_issuer_t){ISS, srcPinned, s1};
-        iEmpty = (mab_issuer_t){ISS, srcEmpty, s1};
-        iMissing = (mab_issuer_t){ISS, srcMissing, s1};
-        iRot = (mab_issuer_t){ISS, srcRot, s1};
-        iS2 = (mab_issuer_t){ISS, srcA, s2};
-        iS1again = (mab_issuer_t){ISS, srcA, s1_again};
-        iSecretOnly = (mab_issuer_t){ISS, NULL, s1};
-        iNone = (mab_issuer_t){ISS, NULL, NULL};
-        iKeysOnlyNoSecret = (mab_issuer_t){ISS, srcB, NULL};
+        iA = (mab_issuer_t){ISS, srcA, s1, NULL};
+        iNoSecret = (mab_issuer_t){ISS, srcA, NULL, NULL};
+        iB_keys = (mab_issuer_t){ISS, srcB, s1, NULL};
+        iOtherIss = (mab_issuer_t){ISS_B, srcA, s1, NULL};
+        iSame = (mab_issuer_t){ISS, srcSame, s1, NULL};
+        iOtherKid = (mab_issuer_t){ISS, srcOtherKid, s1, NULL};
+        iPinned = (mab_issuer_t){ISS, srcPinned, s1, NULL};
+        iEmpty = (mab_issuer_t){ISS, srcEmpty, s1, NULL};
+        iMissing = (mab_issuer_t){ISS, srcMissing, s1, NULL};
+        iRot = (mab_issuer_t){ISS, srcRot, s1, NULL};
+        iS2 = (mab_issuer_t){ISS, srcA, s2, NULL};
+        iS1again = (mab_issuer_t){ISS, srcA, s1_again, NULL};
+        iSecretOnly = (mab_issuer_t){ISS, NULL, s1, NULL};
+        iNone = (mab_issuer_t){ISS, NULL, NULL, NULL};
+        iKeysOnlyNoSecret = (mab_issuer_t){ISS, srcB, NULL, NULL};
 
         A = (mab_policy_t){&iA, 1, auds, 0, all_mask, 16384, 0, 60, "sub", 1};
 
@@ -598,8 +598,8 @@ int main(void)
                     /* The token says iss ISS but is signed with B's key: a location whose
                      * ISS keys are srcB accepts it; one where ISS means srcA must not. */
                     mab_policy_t onB = A, two = A;
-                    multi[0] = (mab_issuer_t){ISS, srcA, NULL};
-                    multi[1] = (mab_issuer_t){ISS_B, srcB, NULL};
+                    multi[0] = (mab_issuer_t){ISS, srcA, NULL, NULL};
+                    multi[1] = (mab_issuer_t){ISS_B, srcB, NULL, NULL};
                     onB.issuers = &iB_keys;
                     two.issuers = multi;
                     two.nissuers = 2;
@@ -687,8 +687,8 @@ int main(void)
             unsigned char d1[MAB_TOKENCACHE_DIGEST_LEN], d2[MAB_TOKENCACHE_DIGEST_LEN];
             mab_tokencache_hit_t rh, hh, fh;
             mab_policy_t P = A;
-            mab_issuer_t iss_keys = {ISS, srcA, NULL}, iss_secret = {ISS, NULL, s1},
-                         iss_other_secret = {ISS, NULL, s2};
+            mab_issuer_t iss_keys = {ISS, srcA, NULL, NULL}, iss_secret = {ISS, NULL, s1, NULL},
+                         iss_other_secret = {ISS, NULL, s2, NULL};
             int i, stored;
             unsigned gen = mab_keycache_current_gen(kc, srcA, (apr_uint32_t)now);
 
@@ -782,8 +782,8 @@ int main(void)
         /* --- 5. several issuers -------------------------------------------------------- */
         {
             mab_policy_t M = A, one = A;
-            multi[0] = (mab_issuer_t){ISS, srcA, NULL};
-            multi[1] = (mab_issuer_t){ISS_B, srcB, NULL};
+            multi[0] = (mab_issuer_t){ISS, srcA, NULL, NULL};
+            multi[1] = (mab_issuer_t){ISS_B, srcB, NULL, NULL};
             M.issuers = multi;
             M.nissuers = 2;
 
@@ -840,6 +840,72 @@ int main(void)
             v = verify(&one, tok);
             ok(v.err == MAB_ERR_ISSUER && v.cached,
                "cached B token under a policy for ISS only: ISSUER");
+            new_request();
+        }
+
+        /* --- 5b. each issuer's own rules ----------------------------------------------- */
+        {
+            mab_policy_t M = A;
+            static mab_rules_t rA, rB;
+            apr_array_header_t *aud_b = apr_array_make(gp, 1, sizeof(const char *));
+            mab_rules_t got;
+            const char *tb;
+
+            APR_ARRAY_PUSH(aud_b, const char *) = "https://b-api.test";
+            rA = (mab_rules_t){auds, 0, all_mask, 0, 60, "sub", NULL};
+            rB = (mab_rules_t){aud_b, 0, mab_alg_find("RS256")->bit, 0, 0, "/ext/uid", "roles"};
+            multi[0] = (mab_issuer_t){ISS, srcA, NULL, &rA};
+            multi[1] = (mab_issuer_t){ISS_B, srcB, NULL, &rB};
+            M.issuers = multi;
+            M.nissuers = 2;
+            /* The policy's own fields must not leak into an issuer that has rules. */
+            M.audience_any = 1;
+            M.alg_mask = all_mask;
+            M.user_claim = "sub";
+
+            mab_policy_rules(&M, &multi[1], &got);
+            ok(got.audiences == aud_b && got.skew == 0 && strcmp(got.scope_claim, "roles") == 0,
+               "policy_rules: the issuer's own");
+            mab_policy_rules(&A, &iA, &got);
+            ok(got.audiences == auds && got.skew == 60 && got.scope_claim == NULL,
+               "policy_rules: without rules, the policy's fields");
+
+            is_err(verify(&M, rs(kA, "a", claims(ISS, 600, NULL))), MAB_OK,
+                   "own rules: A's token with A's audience");
+            is_err(verify(&M, rs(kB, "a", claims(ISS_B, 600, NULL))), MAB_ERR_AUDIENCE,
+                   "own rules: B's token with A's audience is refused (B wants its own)");
+            tb = rs(kB, "a",
+                    apr_psprintf(gp,
+                                 "{\"iss\":\"%s\",\"aud\":\"https://b-api.test\",\"sub\":\"s\","
+                                 "\"ext\":{\"uid\":\"bob\"},\"exp\":%ld}",
+                                 ISS_B, now + 600));
+            v = verify(&M, tb);
+            is_err(v, MAB_OK, "own rules: B's token with B's audience");
+            is_str(v.user, "bob", "own rules: B's user claim (/ext/uid)");
+            ok(v.issuer == &multi[1] && v.issuer->rules == &rB, "own rules: verdict carries B's");
+            v = verify(&M, tb);
+            ok(v.err == MAB_OK && v.cached && v.user && strcmp(v.user, "bob") == 0,
+               "own rules: cached, B's rules again");
+            is_err(verify(&M, rs(kA, "a",
+                                 apr_psprintf(gp,
+                                              "{\"iss\":\"%s\",\"aud\":\"https://b-api.test\","
+                                              "\"sub\":\"s\",\"exp\":%ld}",
+                                              ISS, now + 600))),
+                   MAB_ERR_AUDIENCE, "own rules: A's token with B's audience is refused");
+            is_err(verify(&M, es("e", apr_psprintf(gp,
+                                                   "{\"iss\":\"%s\",\"aud\":\"https://b-api.test\","
+                                                   "\"ext\":{\"uid\":\"b\"},\"exp\":%ld}",
+                                                   ISS_B, now + 600))),
+                   MAB_ERR_ALG, "own rules: B allows RS256 only, an ES256 token is refused");
+            /* B has no skew: one second past exp is expired for B, fine for A (60 s). */
+            is_err(verify(&M, rs(kA, "a", claims(ISS, -1, NULL))), MAB_OK,
+                   "own rules: A's skew admits 1 s past exp");
+            is_err(verify(&M, rs(kB, "a",
+                                 apr_psprintf(gp,
+                                              "{\"iss\":\"%s\",\"aud\":\"https://b-api.test\","
+                                              "\"ext\":{\"uid\":\"b\"},\"exp\":%ld}",
+                                              ISS_B, now - 1))),
+                   MAB_ERR_EXPIRED, "own rules: B's skew 0 refuses 1 s past exp");
             new_request();
         }
 
