@@ -6,9 +6,15 @@ package MAB::TestRun;
 #  - makes sure a CGI module is loaded (Debian's mods-enabled, which Apache::Test inherits,
 #    enables neither mod_cgi nor mod_cgid): mod_cgid for threaded MPMs, mod_cgi for prefork.
 #  - loads mod_proxy, mod_proxy_http, mod_headers and mod_include for the hand-off tests.
+#  - never inherits mod_auth_openidc (see below).
 use strict;
 use warnings;
 use parent 'Apache::TestRun';
+use Apache::TestConfig ();
+
+# mod_auth_openidc, when Debian's mods-enabled has it, would be inherited and take or share
+# "Require claim" in the suite's server; t/openidc_coexist.t loads it where it means to.
+Apache::TestConfig::autoconfig_skip_module_add('mod_auth_openidc.c');
 
 sub check_runtime_user { 1 }
 
