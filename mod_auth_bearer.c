@@ -50,11 +50,21 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
+/* Last of the pre_config hooks: nothing else registers an authz provider after it, and
+ * no Require line has been read yet. */
+static int pre_config_last(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    mab_authz_pre_config(pconf);
+    return OK;
+}
+
 /* Startup checks that can refuse the configuration; check_config also runs for
  * apachectl -t and before a restart replaces the running configuration. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    return mab_check_transport(s, ptemp) == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    int transport = mab_check_transport(s, ptemp), lines = mab_authz_check_config(s);
+
+    return transport == 0 && lines == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 /* The directory of kept key sets: made by the parent (root, usually) and handed to the
@@ -112,6 +122,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         return OK;
     }
     mab_check_sections(s, ptemp);
+    mab_authz_log_shared(s);
     if (!curl_ready) {
         if (mab_fetch_global_init() != 0) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAB00001: libcurl initialisation failed");
@@ -179,8 +190,10 @@ static int fixups_last(request_rec *r)
 }
 
 /* In the order httpd runs them:
- *   pre_config         a new key cache for the configuration's sources
- *   check_config       transport rule for key sources (also apachectl -t)
+ *   pre_config         a new key cache for the configuration's sources; Require scope
+ *                      and claim taken back from a module loaded later (REALLY_LAST)
+ *   check_config       transport rule for key sources, shared Require lines against
+ *                      their section's AuthType (also apachectl -t)
  *   post_config        claim header names per vhost, section warnings, libcurl, shared
  *                      memory, the kept key sets loaded, the watchdog refresh
  *   child_init         key-cache locks and fetchers, the token cache
@@ -189,7 +202,9 @@ static int fixups_last(request_rec *r)
  *   check_access_ex    CORS preflight allowed without a token (FIRST)
  *   check_access       AuthBearerOptional: a present token verified early
  *   check_authn        the token verified, r->user set, or 400/401/500 with a challenge
- *   authz providers    Require scope / Require claim (both authz passes)
+ *   authz providers    Require scope / claim / bearer-scope / bearer-claim (both authz
+ *                      passes); scope and claim handed to another module of the same
+ *                      name under another AuthType
  *   fixups             authorization passed; an ErrorDocument's 403 explained; anonymous
  *                      user withdrawn, identity headers set (REALLY_FIRST);
  *                      Authorization withheld (REALLY_LAST)
@@ -198,6 +213,7 @@ static int fixups_last(request_rec *r)
 static void register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(pre_config_last, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);

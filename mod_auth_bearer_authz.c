@@ -1,4 +1,5 @@
-/* Authz providers: Require scope … and Require claim <name> <value> …
+/* Authz providers: Require scope … and Require claim <name> <value> …, and their aliases
+ * Require bearer-scope / bearer-claim, which no other module can take.
  *
  * mod_authz_core evaluates Require twice: before authentication (r->user NULL) and after.
  * A definite AUTHZ_DENIED in the first pass is answered with 403 by mod_authz_core
@@ -7,27 +8,43 @@
  * lacks the scope is a 403 there, a missing or bad one goes on to authentication's 401.
  * Claim names may be JSON Pointers (mab_claims_lookup); under negation ("Require not",
  * <RequireNone>) mod_authz_core turns DENIED and DENIED_NO_USER into NEUTRAL and GRANTED
- * into DENIED, so a negated rule records what the token met rather than what it lacked. */
+ * into DENIED, so a negated rule records what the token met rather than what it lacked.
+ *
+ * "claim" is also mod_auth_openidc's provider. httpd keeps one provider per name, the last
+ * registered, and mod_authz_core binds each Require line to whichever it finds when it reads
+ * the line; a section's AuthType may come later in the section or from an enclosing one, so
+ * the line cannot be assigned to a module then. Hence: in pre_config, after every LoadModule
+ * and before any Require line is read, the name is made ours again if a later module took
+ * it; the module that had it is remembered (whichever order they loaded in); each line is
+ * parsed both ways; and at request time the request's AuthType picks whose meaning applies. */
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <ap_mpm.h>
+#include <ap_provider.h>
 #include <httpd.h>
 #include <http_config.h>
+#include <http_core.h>
 #include <http_log.h>
 #include <http_request.h>
 #include <mod_auth.h>
 
+#include <dlfcn.h>
+
 #include "mab_claims.h"
 #include "mod_auth_bearer_authz.h"
+#include "mod_auth_bearer_check.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_request.h"
 
 typedef struct {
+    const char *what; /* the provider name the line used, for messages */
     const char *name;
     apr_array_header_t *values; /* const char * */
     int negated;
 } claim_req_t;
 
 typedef struct {
+    const char *what;
     apr_array_header_t *scopes; /* const char * */
     int negated;
 } scope_req_t;
@@ -72,20 +89,23 @@ static apr_array_header_t *split_words(apr_pool_t *p, const char *line)
     return words;
 }
 
-static const char *parse_scope(cmd_parms *cmd, const char *line, const void **parsed)
+static const char *parse_scope_as(cmd_parms *cmd, const char *what, const char *line,
+                                  const void **parsed)
 {
     scope_req_t *req = apr_pcalloc(cmd->pool, sizeof(*req));
 
+    req->what = what;
     req->scopes = split_words(cmd->pool, line);
     if (req->scopes->nelts == 0) {
-        return "Require scope needs at least one scope";
+        return apr_psprintf(cmd->pool, "Require %s needs at least one scope", what);
     }
     req->negated = is_negated(cmd);
     *parsed = req;
     return NULL;
 }
 
-static const char *parse_claim(cmd_parms *cmd, const char *line, const void **parsed)
+static const char *parse_claim_as(cmd_parms *cmd, const char *what, const char *line,
+                                  const void **parsed)
 {
     apr_array_header_t *words = split_words(cmd->pool, line);
     claim_req_t *req;
@@ -93,12 +113,14 @@ static const char *parse_claim(cmd_parms *cmd, const char *line, const void **pa
     int i;
 
     if (words->nelts < 2) {
-        return "Require claim needs a claim name and at least one value";
+        return apr_psprintf(cmd->pool, "Require %s needs a claim name and at least one value",
+                            what);
     }
     req = apr_pcalloc(cmd->pool, sizeof(*req));
+    req->what = what;
     req->name = APR_ARRAY_IDX(words, 0, const char *);
     if (!mab_claims_name_valid(req->name, &why)) {
-        return apr_psprintf(cmd->pool, "Require claim: '%s': %s", req->name, why);
+        return apr_psprintf(cmd->pool, "Require %s: '%s': %s", what, req->name, why);
     }
     req->values = apr_array_make(cmd->pool, words->nelts - 1, sizeof(const char *));
     for (i = 1; i < words->nelts; i++) {
@@ -167,7 +189,7 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
     const scope_req_t *req = parsed;
     const char *missing = NULL;
     mab_req_t *st = NULL;
-    authz_status rv = token_state(r, "scope", &st);
+    authz_status rv = token_state(r, req->what, &st);
 
     if (rv != AUTHZ_GRANTED) {
         return rv;
@@ -192,7 +214,7 @@ static authz_status check_claim(request_rec *r, const char *line, const void *pa
 {
     const claim_req_t *req = parsed;
     mab_req_t *st = NULL;
-    authz_status rv = token_state(r, "claim", &st);
+    authz_status rv = token_state(r, req->what, &st);
 
     if (rv != AUTHZ_GRANTED) {
         return rv;
@@ -212,15 +234,271 @@ static authz_status check_claim(request_rec *r, const char *line, const void *pa
     return AUTHZ_DENIED;
 }
 
-static const authz_provider scope_provider = {check_scope, parse_scope};
-static const authz_provider claim_provider = {check_claim, parse_claim};
+/* --- the names no other module can take: Require bearer-scope / bearer-claim ----------------- */
+
+static const char *parse_bearer_scope(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    return parse_scope_as(cmd, "bearer-scope", line, parsed);
+}
+
+static const char *parse_bearer_claim(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    return parse_claim_as(cmd, "bearer-claim", line, parsed);
+}
+
+static const authz_provider bearer_scope_provider = {check_scope, parse_bearer_scope};
+static const authz_provider bearer_claim_provider = {check_claim, parse_bearer_claim};
+
+/* --- the names another module may register too: Require scope / claim ------------------------- */
+
+typedef const char *parse_as_fn(cmd_parms *cmd, const char *what, const char *line,
+                                const void **parsed);
+
+typedef struct {
+    const char *name;
+    const authz_provider *ours;
+    parse_as_fn *parse;
+    authz_status (*check)(request_rec *r, const char *line, const void *parsed);
+    /* This configuration generation's other provider of the name, or NULL, and the file it
+     * came from (for messages). */
+    const authz_provider *other;
+    const char *other_module;
+} shared_name_t;
+
+/* One Require line under a shared name, read both ways. */
+typedef struct {
+    const shared_name_t *shared;
+    const authz_provider *other; /* the one that parsed `theirs` */
+    const char *other_module;
+    const void *ours; /* NULL: not our syntax, why in ours_err */
+    const char *ours_err;
+    const void *theirs;
+    const char *theirs_err; /* NULL: parsed, or the other module parses nothing */
+    const char *where;      /* file:line */
+    int negated;
+} shared_line_t;
+
+/* The lines read at startup, for the check of each against its own section's AuthType. */
+typedef struct {
+    ap_conf_vector_t *section;
+    const shared_line_t *line;
+    const char *args;
+} startup_line_t;
+
+static apr_array_header_t *startup_lines;
+
+static const char *parse_shared_scope(cmd_parms *cmd, const char *line, const void **parsed);
+static const char *parse_shared_claim(cmd_parms *cmd, const char *line, const void **parsed);
+static authz_status check_shared_scope(request_rec *r, const char *line, const void *parsed);
+static authz_status check_shared_claim(request_rec *r, const char *line, const void *parsed);
+
+static const authz_provider scope_provider = {check_shared_scope, parse_shared_scope};
+static const authz_provider claim_provider = {check_shared_claim, parse_shared_claim};
+
+static shared_name_t shared_names[] = {
+    {"scope", &scope_provider, parse_scope_as, check_scope, NULL, NULL},
+    {"claim", &claim_provider, parse_claim_as, check_claim, NULL, NULL},
+};
+#define N_SHARED (sizeof(shared_names) / sizeof(shared_names[0]))
+
+static const char *parse_shared(cmd_parms *cmd, shared_name_t *sh, const char *line,
+                                const void **parsed)
+{
+    shared_line_t *l = apr_pcalloc(cmd->pool, sizeof(*l));
+
+    l->shared = sh;
+    l->other = sh->other;
+    l->other_module = sh->other_module;
+    l->negated = is_negated(cmd);
+    l->where = cmd->directive ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                             cmd->directive->line_num)
+                              : "?";
+    l->ours_err = sh->parse(cmd, sh->name, line, &l->ours);
+    if (!l->other) {
+        if (l->ours_err) {
+            return l->ours_err;
+        }
+    }
+    else {
+        if (l->other->parse_require_line) {
+            l->theirs_err = l->other->parse_require_line(cmd, line, &l->theirs);
+        }
+        if (l->ours_err && l->theirs_err) {
+            return apr_psprintf(cmd->pool,
+                                "Require %s %s: neither mod_auth_bearer's syntax (%s) nor %s's "
+                                "(%s)",
+                                sh->name, line, l->ours_err, l->other_module, l->theirs_err);
+        }
+        /* .htaccess lines are read per request: those are judged per request only. */
+        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM && startup_lines) {
+            startup_line_t *sl = apr_array_push(startup_lines);
+            sl->section = cmd->context;
+            sl->line = l;
+            sl->args = apr_pstrdup(cmd->pool, line);
+        }
+    }
+    *parsed = l;
+    return NULL;
+}
+
+/* A line that cannot be evaluated under the AuthType that governs the request refuses, also
+ * under negation (where a plain denial would turn neutral and refuse nothing). */
+static authz_status refuse_line(const shared_line_t *l)
+{
+    return l->negated ? AUTHZ_GRANTED : AUTHZ_DENIED;
+}
+
+static authz_status check_shared(request_rec *r, const char *line, const shared_line_t *l)
+{
+    const shared_name_t *sh = l->shared;
+
+    if (!l->other || mab_request_is_bearer(r)) {
+        if (!l->ours) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "MAB00602: Require %s %s (%s) is %s's syntax, not mod_auth_bearer's "
+                          "(%s), but %s is under AuthType Bearer: denied; write mod_auth_bearer's "
+                          "form, or Require bearer-%s",
+                          sh->name, line, l->where, l->other_module, l->ours_err, r->uri, sh->name);
+            return refuse_line(l);
+        }
+        return sh->check(r, line, l->ours);
+    }
+    if (l->theirs_err) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "MAB00603: Require %s %s (%s) is not %s's syntax (%s), but %s is under "
+                      "AuthType %s: denied",
+                      sh->name, line, l->where, l->other_module, l->theirs_err, r->uri,
+                      ap_auth_type(r) ? ap_auth_type(r) : "(none)");
+        return refuse_line(l);
+    }
+    return l->other->check_authorization(r, line, l->theirs);
+}
+
+static const char *parse_shared_scope(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    return parse_shared(cmd, &shared_names[0], line, parsed);
+}
+
+static const char *parse_shared_claim(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    return parse_shared(cmd, &shared_names[1], line, parsed);
+}
+
+static authz_status check_shared_scope(request_rec *r, const char *line, const void *parsed)
+{
+    return check_shared(r, line, parsed);
+}
+
+static authz_status check_shared_claim(request_rec *r, const char *line, const void *parsed)
+{
+    return check_shared(r, line, parsed);
+}
+
+/* The file a provider's code lives in ("mod_auth_openidc.so"), for messages. */
+static const char *module_file(apr_pool_t *p, const authz_provider *prov)
+{
+    Dl_info info;
+    const char *slash;
+
+    if (!dladdr((void *)prov->check_authorization, &info) || !info.dli_fname) {
+        return "another module";
+    }
+    slash = strrchr(info.dli_fname, '/');
+    return apr_pstrdup(p, slash ? slash + 1 : info.dli_fname);
+}
+
+/* Another module's provider now registered under the name, if any: remembered. */
+static int adopt_other(apr_pool_t *p, shared_name_t *sh)
+{
+    const authz_provider *cur =
+        ap_lookup_provider(AUTHZ_PROVIDER_GROUP, sh->name, AUTHZ_PROVIDER_VERSION);
+
+    if (!cur || cur == sh->ours) {
+        return 0;
+    }
+    sh->other = cur;
+    sh->other_module = module_file(p, cur);
+    return 1;
+}
 
 void mab_authz_register_providers(apr_pool_t *p)
 {
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "scope", AUTHZ_PROVIDER_VERSION,
-                              &scope_provider, AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "claim", AUTHZ_PROVIDER_VERSION,
-                              &claim_provider, AP_AUTH_INTERNAL_PER_CONF);
+    size_t i;
+
+    for (i = 0; i < N_SHARED; i++) {
+        shared_name_t *sh = &shared_names[i];
+        sh->other = NULL;
+        sh->other_module = NULL;
+        if (adopt_other(p, sh)) {
+            /* The name is counted once already, by the module that has it: counting it again
+             * would let httpd believe a per-URI provider elsewhere is per-configuration. */
+            ap_register_provider(p, AUTHZ_PROVIDER_GROUP, sh->name, AUTHZ_PROVIDER_VERSION,
+                                 sh->ours);
+        }
+        else {
+            ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, sh->name, AUTHZ_PROVIDER_VERSION,
+                                      sh->ours, AP_AUTH_INTERNAL_PER_CONF);
+        }
+    }
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "bearer-scope", AUTHZ_PROVIDER_VERSION,
+                              &bearer_scope_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "bearer-claim", AUTHZ_PROVIDER_VERSION,
+                              &bearer_claim_provider, AP_AUTH_INTERNAL_PER_CONF);
+}
+
+void mab_authz_pre_config(apr_pool_t *pconf)
+{
+    size_t i;
+
+    startup_lines = apr_array_make(pconf, 4, sizeof(startup_line_t));
+    for (i = 0; i < N_SHARED; i++) {
+        shared_name_t *sh = &shared_names[i];
+        /* A module loaded after this one replaced the registration. Ours again, already
+         * counted as per-configuration when it was first registered. */
+        if (adopt_other(pconf, sh)) {
+            ap_register_provider(pconf, AUTHZ_PROVIDER_GROUP, sh->name, AUTHZ_PROVIDER_VERSION,
+                                 sh->ours);
+        }
+    }
+}
+
+void mab_authz_log_shared(server_rec *s)
+{
+    size_t i;
+
+    for (i = 0; i < N_SHARED; i++) {
+        const shared_name_t *sh = &shared_names[i];
+        if (sh->other) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                         "MAB00600: Require %s is also %s's: each such line is decided by "
+                         "mod_auth_bearer under AuthType Bearer and by %s under any other "
+                         "AuthType; Require bearer-%s is always mod_auth_bearer's",
+                         sh->name, sh->other_module, sh->other_module, sh->name);
+        }
+    }
+}
+
+int mab_authz_check_config(server_rec *s)
+{
+    int i, rc = 0;
+
+    for (i = 0; startup_lines && i < startup_lines->nelts; i++) {
+        const startup_line_t *sl = &APR_ARRAY_IDX(startup_lines, i, startup_line_t);
+        const shared_line_t *l = sl->line;
+        const char *type = mab_check_own_auth_type(sl->section);
+        int bearer = type && strcasecmp(type, MAB_AUTH_TYPE) == 0;
+        const char *err = bearer ? l->ours_err : type ? l->theirs_err : NULL;
+
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         "MAB00601: Require %s %s (%s): its section says AuthType %s, which "
+                         "makes it %s's line, but it is not that module's syntax: %s",
+                         l->shared->name, sl->args, l->where, type,
+                         bearer ? "mod_auth_bearer" : l->other_module, err);
+            rc = -1;
+        }
+    }
+    return rc;
 }
 
 /* The challenge and the log line of a 403 our providers decided for `orig`. `out` is the

@@ -18,22 +18,28 @@
 #include "mod_auth_bearer_check.h"
 #include "mod_auth_bearer_config.h"
 
-static int section_is_bearer(ap_conf_vector_t *sec, module *authn_core)
+const char *mab_check_own_auth_type(ap_conf_vector_t *sec)
 {
+    module *authn_core = ap_find_linked_module("mod_authn_core.c");
     APR_OPTIONAL_FN_TYPE(authn_ap_auth_type) * auth_type;
     request_rec fake;
-    const char *type;
 
     /* ap_auth_type() reads only mod_authn_core's slot of r->per_dir_config, which exists
      * only when the section holds one of its directives. */
-    if (!authn_core || !ap_get_module_config(sec, authn_core)) {
-        return 0;
+    if (!authn_core || !sec || !ap_get_module_config(sec, authn_core)) {
+        return NULL;
     }
     memset(&fake, 0, sizeof(fake));
     fake.per_dir_config = sec;
     /* ap_auth_type() only works once core's post_config ran; check_config runs before it. */
     auth_type = APR_RETRIEVE_OPTIONAL_FN(authn_ap_auth_type);
-    type = auth_type ? auth_type(&fake) : NULL;
+    return auth_type ? auth_type(&fake) : NULL;
+}
+
+static int section_is_bearer(ap_conf_vector_t *sec, module *authn_core)
+{
+    const char *type = authn_core ? mab_check_own_auth_type(sec) : NULL;
+
     return type && strcasecmp(type, MAB_AUTH_TYPE) == 0;
 }
 
@@ -160,7 +166,9 @@ static int require_kinds(const ap_directive_t *d)
             if (strncasecmp(a, "valid-user", 10) == 0) {
                 kinds |= 1;
             }
-            else if (strncasecmp(a, "scope", 5) == 0 || strncasecmp(a, "claim", 5) == 0) {
+            else if (strncasecmp(a, "scope", 5) == 0 || strncasecmp(a, "claim", 5) == 0
+                     || strncasecmp(a, "bearer-scope", 12) == 0
+                     || strncasecmp(a, "bearer-claim", 12) == 0) {
                 kinds |= 2;
             }
         }

@@ -10,4 +10,7 @@ void mab_check_sections(server_rec *main_server, apr_pool_t *ptemp);
  * returns 0 or -1 (logged). */
 int mab_check_transport(server_rec *main_server, apr_pool_t *ptemp);
 
+/* The AuthType a section sets itself (not what it inherits), or NULL. */
+const char *mab_check_own_auth_type(ap_conf_vector_t *sec);
+
 #endif
