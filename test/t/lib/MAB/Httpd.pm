@@ -32,7 +32,8 @@ sub _modules_dir {
 }
 
 # new(mpm => 'prefork'|'event', conf => '<Location ...> ...' (body),
-#     paths => ['a', ...]: htdocs/a/ok.txt exists for each)
+#     paths => ['a', ...]: htdocs/a/ok.txt exists for each,
+#     before => 'LoadModule ...' (lines read before mod_auth_bearer is loaded))
 sub new {
     my ($class, %o) = @_;
     local $_;    # Apache::Test's lazy config loading assigns to $_
@@ -74,6 +75,7 @@ LoadModule authn_core_module $mods/mod_authn_core.so
 LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule authz_user_module $mods/mod_authz_user.so
 LoadModule authz_host_module $mods/mod_authz_host.so
+${\ ($o{before} // '')}
 LoadModule auth_bearer_module $so
 LogFormat "%P %>s %U" pidlog
 CustomLog "$dir/logs/access_log" pidlog
@@ -81,7 +83,7 @@ DocumentRoot "$dir/htdocs"
 <Directory "$dir/htdocs">
     Require all granted
 </Directory>
-$o{conf}
+${\ ($o{conf} // '')}
 CONF
     open $fh, '>', "$dir/httpd.conf" or die;
     print $fh $conf;
