@@ -8,6 +8,7 @@
 #include "mab_alg.h"
 #include "mab_claims.h"
 #include "mab_fetch.h"
+#include "mab_hdrenc.h"
 #include "mab_jwk.h"
 #include "mab_jws.h"
 #include "mab_keycache.h"
@@ -23,6 +24,7 @@
 /* Every default, in one place: what an unset (-1 / NULL) field means. */
 static const struct {
     int skew, max_token_size, at_jwt, optional, allow_preflight, pass_token;
+    int claim_header_encoding;
     const char *user_claim;
     long refresh_min, refresh_max, refetch_interval, fetch_timeout, max_stale, cache_size,
         token_cache;
@@ -34,6 +36,9 @@ static const struct {
     .optional = 0,
     .allow_preflight = 0,
     .pass_token = 1,
+    /* Lossless and what every release before the directive sent; the others are a contract
+     * the application must know about (README, "Claim header encoding"). */
+    .claim_header_encoding = MAB_HDRENC_RAW,
     .user_claim = "sub",
     .refresh_min = 300,
     .refresh_max = 86400,
@@ -85,6 +90,7 @@ void *mab_create_dir_conf(apr_pool_t *p, char *dir)
     conf->max_token_size = -1;
     conf->at_jwt = -1;
     conf->pass_token = -1;
+    conf->claim_header_encoding = -1;
     conf->optional = -1;
     conf->allow_preflight = -1;
     conf->token_cache = -1;
@@ -161,6 +167,7 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->claim_envs = append(p, base->claim_envs, add->claim_envs);
     conf->payload_header = add->payload_header ? add->payload_header : base->payload_header;
     conf->pass_token = SET_OR(add->pass_token, base->pass_token);
+    conf->claim_header_encoding = SET_OR(add->claim_header_encoding, base->claim_header_encoding);
     return conf;
 }
 
@@ -216,6 +223,11 @@ int mab_conf_allow_preflight(const mab_dir_conf_t *conf)
 int mab_conf_pass_token(const mab_dir_conf_t *conf)
 {
     return SET_OR(conf->pass_token, defaults.pass_token) != 0;
+}
+
+int mab_conf_claim_header_encoding(const mab_dir_conf_t *conf)
+{
+    return SET_OR(conf->claim_header_encoding, defaults.claim_header_encoding);
 }
 
 int mab_conf_uses_token_cache(const mab_dir_conf_t *conf)
@@ -893,6 +905,22 @@ static const char *set_claim_header(cmd_parms *cmd, void *dconf, const char *cla
     return claim_map(cmd, &conf->claim_headers, claim, header, why);
 }
 
+/* One setting per section, not per header: the encoding is what the application behind the
+ * section decodes (its framework reads every header one way), so all its claim headers
+ * follow one rule, and inner sections that add headers keep it. */
+static const char *set_claim_header_encoding(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *conf = dconf;
+    mab_hdrenc_e enc;
+
+    if (mab_hdrenc_parse(arg, &enc) != 0) {
+        return apr_psprintf(
+            cmd->pool, "AuthBearerClaimHeaderEncoding: '%s' is not raw, base64url or latin1", arg);
+    }
+    conf->claim_header_encoding = (int)enc;
+    return NULL;
+}
+
 static const char *set_payload_header(cmd_parms *cmd, void *dconf, const char *header)
 {
     mab_dir_conf_t *conf = dconf;
@@ -1133,6 +1161,9 @@ const command_rec mab_cmds[] = {
     AP_INIT_TAKE2("AuthBearerClaimEnv", set_claim_env, NULL, OR_AUTHCFG,
                   "a claim (name, or /JSON/Pointer) and the environment variable that carries "
                   "it to CGI/SSI (repeatable)"),
+    AP_INIT_TAKE1("AuthBearerClaimHeaderEncoding", set_claim_header_encoding, NULL, OR_AUTHCFG,
+                  "how AuthBearerClaimHeader values are sent: raw UTF-8 (default), base64url, "
+                  "or latin1 (a value with characters beyond U+00FF is not sent)"),
     AP_INIT_TAKE1("AuthBearerPayloadHeader", set_payload_header, NULL, OR_AUTHCFG,
                   "request header that carries the whole verified payload, base64url JSON"),
     AP_INIT_FLAG("AuthBearerPassToken", ap_set_flag_slot,

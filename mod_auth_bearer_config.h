@@ -58,7 +58,8 @@ typedef struct {
     apr_array_header_t *claim_headers; /* mab_claim_map_t */
     apr_array_header_t *claim_envs;    /* mab_claim_map_t */
     const char *payload_header;
-    int pass_token; /* AuthBearerPassToken */
+    int claim_header_encoding; /* AuthBearerClaimHeaderEncoding: mab_hdrenc_e, -1 unset */
+    int pass_token;            /* AuthBearerPassToken */
 } mab_dir_conf_t;
 
 /* One AuthBearerClaimHeader or AuthBearerClaimEnv: the claim (a name or a JSON Pointer) and
@@ -86,6 +87,8 @@ apr_size_t mab_conf_max_token_size(const mab_dir_conf_t *conf);
 int mab_conf_optional(const mab_dir_conf_t *conf);
 int mab_conf_allow_preflight(const mab_dir_conf_t *conf);
 int mab_conf_pass_token(const mab_dir_conf_t *conf);
+/* AuthBearerClaimHeaderEncoding, as a mab_hdrenc_e. */
+int mab_conf_claim_header_encoding(const mab_dir_conf_t *conf);
 int mab_conf_uses_token_cache(const mab_dir_conf_t *conf);
 /* The verifier's policy for a section of server `s`: each issuer with its own key source
  * and rules, resolved from the section's explicit settings first, then the issuer's

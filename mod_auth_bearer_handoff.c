@@ -20,6 +20,7 @@
 #include "mab_b64.h"
 #include "mab_claims.h"
 #include "mab_exports.h"
+#include "mab_hdrenc.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_handoff.h"
 #include "mod_auth_bearer_request.h"
@@ -214,51 +215,40 @@ void mab_handoff_collect_names(server_rec *main_server, apr_pool_t *pconf)
     }
 }
 
-/* Why a claim value cannot travel as a header value, or NULL. Controls (tab aside) could
- * split the request; white space or a comma at either end is trimmed or split by backends
- * (" evil" arrives as "evil" while REMOTE_USER keeps the space). Such a claim is withheld
- * rather than mangled. */
-static const char *header_unsafe(const char *v)
-{
-    const char *c;
-    size_t n = strlen(v);
-
-    for (c = v; *c; c++) {
-        unsigned char b = (unsigned char)*c;
-        if ((b < 0x20 && b != '\t') || b == 0x7f) {
-            return "holds control characters";
-        }
-    }
-    if (n
-        && (v[0] == ' ' || v[0] == '\t' || v[0] == ',' || v[n - 1] == ' ' || v[n - 1] == '\t'
-            || v[n - 1] == ',')) {
-        return "starts or ends with white space or a comma";
-    }
-    return NULL;
-}
-
+/* Each claim in the section's encoding (mab_hdrenc_value): a value that cannot travel as a
+ * header, or that the encoding cannot carry, is withheld rather than mangled. */
 static void set_claim_headers(request_rec *r, const mab_dir_conf_t *conf, const mab_verdict_t *v)
 {
+    mab_hdrenc_e enc = (mab_hdrenc_e)mab_conf_claim_header_encoding(conf);
     int i;
 
     for (i = 0; conf->claim_headers && i < conf->claim_headers->nelts; i++) {
         const mab_claim_map_t *h = &APR_ARRAY_IDX(conf->claim_headers, i, mab_claim_map_t);
         const json_t *c = mab_claims_lookup(v->claims, h->claim);
-        const char *text, *why;
+        const char *value = NULL, *why = NULL;
+        mab_hdrval_e st;
 
         if (!c || json_is_null(c)) {
             continue;
         }
-        text = mab_claims_env_value(r->pool, c);
         /* No NUL can hide in a string: payloads with \u0000 are refused when parsed. */
-        if ((why = header_unsafe(text)) != NULL) {
+        st = mab_hdrenc_value(r->pool, enc, mab_claims_env_value(r->pool, c), &value, &why);
+        if (st == MAB_HDRVAL_UNSAFE) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "MAB00301: claim %s %s: request header %s is not sent for %s",
                           ap_escape_logitem(r->pool, h->claim), why, h->name,
                           ap_escape_logitem(r->pool, r->uri));
             continue;
         }
-        apr_table_set(r->headers_in, h->name, text);
+        if (st != MAB_HDRVAL_OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "MAB00604: claim %s %s: request header %s is not sent for %s "
+                          "(AuthBearerClaimHeaderEncoding %s; base64url carries any value)",
+                          ap_escape_logitem(r->pool, h->claim), why, h->name,
+                          ap_escape_logitem(r->pool, r->uri), mab_hdrenc_name(enc));
+            continue;
+        }
+        apr_table_set(r->headers_in, h->name, value);
     }
     if (conf->payload_header) {
         apr_table_setn(r->headers_in, conf->payload_header,

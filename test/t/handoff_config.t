@@ -70,6 +70,12 @@ for my $v (qw(PATH LD_PRELOAD LD_LIBRARY_PATH IFS BASH_ENV PERL5LIB PERL5OPT PYT
     refused("AuthBearerClaimEnv sub $v", qr/AuthBearerClaimEnv: \Q$v\E is set by/, "claim variable $v");
 }
 refused("AuthBearerClaimEnv sub path", qr/AuthBearerClaimEnv: path is set by/, 'claim variable path, any case');
+refused('AuthBearerClaimHeaderEncoding utf-8',
+    qr/AuthBearerClaimHeaderEncoding: 'utf-8' is not raw, base64url or latin1/, 'unknown header encoding');
+refused('AuthBearerClaimHeaderEncoding base64', qr/AuthBearerClaimHeaderEncoding: 'base64' is not/,
+    'base64 is not base64url');
+refused('AuthBearerClaimHeaderEncoding raw latin1', qr/AuthBearerClaimHeaderEncoding takes one argument/,
+    'one encoding per section');
 {
     my ($rc, $out) = check('AuthBearerClaimHeader sub X-User', 'AuthBearerPayloadHeader x-user');
     like($out, qr/AuthBearerPayloadHeader: x-user already carries claim sub/, 'payload header = claim header')
@@ -85,7 +91,8 @@ refused("AuthBearerClaimEnv sub path", qr/AuthBearerClaimEnv: path is set by/, '
 my ($rc, $out) = check('AuthBearerClaimHeader https://example.com/roles X-Roles',
     'AuthBearerClaimHeader /realm_access/roles X-Realm-Roles', 'AuthBearerPayloadHeader X-Payload',
     'AuthBearerPassToken Off', 'AuthBearerOptional On', 'AuthBearerAllowPreflight On',
-    'AuthBearerScopeClaim /ext/perms', 'AuthBearerClaimEnv /org/id ORG_ID');
+    'AuthBearerScopeClaim /ext/perms', 'AuthBearerClaimEnv /org/id ORG_ID',
+    'AuthBearerClaimHeaderEncoding Base64URL');
 like($out, qr/Syntax OK/, 'a valid hand-off configuration is accepted') or diag $out;
 
 done_testing();
