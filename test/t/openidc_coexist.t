@@ -160,6 +160,16 @@ for my $order (qw(before after)) {
     my @errors = grep { /\[auth_openidc:error\]/ && !/"exp" validation failure/ } split /\n/,
         $h->error_log;
     ok(!@errors, "$what: mod_auth_openidc logged no other error") or diag join "\n", @errors;
+
+    # a graceful restart registers everything again, in the same order
+    my $gen = () = $h->error_log =~ /MAB00600: Require claim/g;
+    $h->graceful;
+    ok(wait_for(10, sub { (() = $h->error_log =~ /MAB00600: Require claim/g) > $gen
+                          && $h->get('/bearer/ok.txt', token => $alice)->code == 200 }),
+        "$what: after a graceful restart, Require claim is still shared");
+    is($h->get('/bearer/ok.txt', token => $bob)->code, 403, "$what: restarted, Bearer sub bob: 403");
+    is($h->get('/oidc/ok.txt', token => $alice)->code, 200, "$what: restarted, openidc sub:alice: 200");
+    is($h->get('/oidc/ok.txt', token => $bob)->code, 403, "$what: restarted, openidc sub bob: 403");
     $h->stop;
 }
 
