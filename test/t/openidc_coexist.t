@@ -197,6 +197,18 @@ CONF
         "openidc $order: ... and the message names the line and why") or diag $out;
 }
 
+# A line neither module can read: refused, with both reasons.
+{
+    my $h = MAB::Httpd->new(name => 'neither', before => $openidc);
+    open my $fh, '>>', $h->dir . '/httpd.conf' or die;
+    print $fh "<Location /x>\n    Require claim %{unclosed\n</Location>\n";
+    close $fh;
+    my ($rc, $out) = $h->configtest;
+    isnt($rc, 0, 'neither syntax: refused');
+    like($out, qr/Require claim %\{unclosed: neither mod_auth_bearer's syntax \(Require claim needs a claim name and at least one value\) nor mod_auth_openidc\.so's \(/,
+        'neither syntax: both reasons') or diag $out;
+}
+
 # Without mod_auth_openidc nothing is shared and the line is refused as before.
 {
     my $h = MAB::Httpd->new(name => 'alone');
