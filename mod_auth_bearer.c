@@ -8,6 +8,9 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <mod_auth.h>
+/* after httpd.h: it needs APR-util's declarations */
+#include <apr_optional_hooks.h>
+#include <mod_status.h>
 #include <unixd.h>
 
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include "mod_auth_bearer_check.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_handoff.h"
+#include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_refresh.h"
 #include "mod_auth_bearer_request.h"
 #include "mod_auth_bearer_status.h"
@@ -132,6 +136,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     }
     mab_tokencache_global_init(pconf);
     mab_srv_keycache_opts(mab_srv_conf(s), &opts);
+    /* Before the key cache starts: it counts its fetches there. */
+    opts.counters = mab_metrics_post_config(s, pconf);
     if (mab_keycache_count(mab_conf_keycache()) > 0) {
         opts.store_dir = store_dir(s, pconf);
     }
@@ -194,8 +200,9 @@ static int fixups_last(request_rec *r)
  *                      and claim taken back from a module loaded later (REALLY_LAST)
  *   check_config       transport rule for key sources, shared Require lines against
  *                      their section's AuthType (also apachectl -t)
- *   post_config        claim header names per vhost, section warnings, libcurl, shared
- *                      memory, the kept key sets loaded, the watchdog refresh
+ *   post_config        claim header names per vhost, section warnings, libcurl, the
+ *                      metrics block and the key cache in shared memory, the kept key
+ *                      sets loaded, the watchdog refresh
  *   child_init         key-cache locks and fetchers, the token cache
  *   post_read_request  client copies of the vhost's claim headers removed (REALLY_FIRST)
  *   header_parser      and those of the request's sections, .htaccess too (REALLY_FIRST)
@@ -208,7 +215,8 @@ static int fixups_last(request_rec *r)
  *   fixups             authorization passed; an ErrorDocument's 403 explained; anonymous
  *                      user withdrawn, identity headers set (REALLY_FIRST);
  *                      Authorization withheld (REALLY_LAST)
- *   handler            auth-bearer-status
+ *   handler            auth-bearer-status, auth-bearer-metrics
+ *   status_hook        mod_status's server-status: the metrics (optional hook)
  *   insert_error_filter / note_auth_failure   the 403 and plain challenges */
 static void register_hooks(apr_pool_t *p)
 {
@@ -228,6 +236,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(fixups_first, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(fixups_last, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_handler(mab_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(mab_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, mab_metrics_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(mab_authz_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_note_auth_failure(mab_authn_note_failure, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -31,9 +31,11 @@
 #include <dlfcn.h>
 
 #include "mab_claims.h"
+#include "mab_counters.h"
 #include "mod_auth_bearer_authz.h"
 #include "mod_auth_bearer_check.h"
 #include "mod_auth_bearer_config.h"
+#include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_request.h"
 
 typedef struct {
@@ -506,6 +508,8 @@ int mab_authz_check_config(server_rec *s)
  * err_headers_out (an internal redirect keeps them) but not its AuthName. */
 static void explain_403(request_rec *out, request_rec *orig, mab_req_t *st)
 {
+    mab_forbidden_e kind;
+
     if (st->explained || st->authz_passed || st->status != OK) {
         return;
     }
@@ -515,14 +519,24 @@ static void explain_403(request_rec *out, request_rec *orig, mab_req_t *st)
         mab_request_challenge(orig, "insufficient_scope", NULL, scopes);
         mab_request_log_denial(orig, HTTP_FORBIDDEN, st, "insufficient scope",
                                apr_pstrcat(out->pool, "requires ", scopes, NULL));
+        kind = MAB_FORBIDDEN_SCOPE;
     }
     else if (st->denied_claim) {
         mab_request_log_denial(orig, HTTP_FORBIDDEN, st, "claim requirement not met",
                                st->denied_claim);
+        kind = MAB_FORBIDDEN_CLAIM;
     }
     else if (st->refused_rule) {
         mab_request_log_denial(orig, HTTP_FORBIDDEN, st, "token meets a negated requirement",
                                st->refused_rule);
+        kind = MAB_FORBIDDEN_NEGATED;
+    }
+    else {
+        return; /* mod_authz_core's own 403 (a rule no token can meet): not ours to count */
+    }
+    /* Once per 403 the client gets: explained once, and never for a subrequest's. */
+    if (!orig->main) {
+        mab_counters_inc(mab_metrics(), MAB_C_REFUSED, mab_counters_forbidden(kind));
     }
 }
 

@@ -345,6 +345,7 @@ void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, mab_keycache_opts_t *out
     out->retry_interval_s = MAB_RETRY_INTERVAL;
     out->max_stale_s = SET_OR(sconf->max_stale, defaults.max_stale);
     out->store_dir = NULL; /* set by post_config once the directory exists */
+    out->counters = NULL;  /* and the metrics block once it is laid out */
 }
 
 int mab_srv_allow_insecure(const mab_srv_conf_t *sconf)

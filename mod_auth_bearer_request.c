@@ -8,11 +8,13 @@
 
 #include <jansson.h>
 
+#include "mab_counters.h"
 #include "mab_credential.h"
 #include "mab_log.h"
 #include "mab_tokencache.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_export.h"
+#include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_request.h"
 
 /* This process's stores: the configuration's key cache, and its own token cache. */
@@ -40,18 +42,11 @@ int mab_request_is_bearer(request_rec *r)
     return type && strcasecmp(type, MAB_AUTH_TYPE) == 0;
 }
 
-/* The verdict's reason as the response status. */
+/* The verdict's reason as the response status: the core's, so the metrics' status label
+ * is always the status answered. */
 static int status_of(mab_err_e err)
 {
-    const char *code = mab_err_rfc6750(err);
-
-    if (err == MAB_OK) {
-        return OK;
-    }
-    if (mab_err_is_internal(err)) {
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    return code && strcmp(code, "invalid_request") == 0 ? HTTP_BAD_REQUEST : HTTP_UNAUTHORIZED;
+    return err == MAB_OK ? OK : mab_err_http_status(err);
 }
 
 static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
@@ -82,6 +77,12 @@ static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
     else {
         mab_verify(&verifier, &policy, &cred, (long long)apr_time_sec(r->request_time), r->pool,
                    &st->v);
+        /* Every verification that looked the token up (the verifier's own condition), a
+         * subrequest's too: a cache's hit rate is about lookups, not responses. */
+        if (verifier.tokens && policy.use_cache && cred.len <= policy.max_token_size) {
+            mab_counters_inc(mab_metrics(),
+                             st->v.cached ? MAB_C_TOKEN_CACHE_HITS : MAB_C_TOKEN_CACHE_MISSES, 0);
+        }
         if (st->v.cached) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "MAB00110: token %s: signature verified earlier", st->v.fingerprint);
@@ -220,10 +221,38 @@ void mab_request_log_denial(request_rec *r, int status, const mab_req_t *st, con
                   st && st->v.fingerprint ? st->v.fingerprint : "-");
 }
 
-int mab_request_authn_result(request_rec *r, const mab_req_t *st)
+/* One outcome per client request: none for a subrequest (its outcome is no response), and
+ * none again for an internal redirect (an ErrorDocument) once a request it came from was
+ * counted. */
+static void count_outcome(request_rec *r, mab_req_t *st)
+{
+    const request_rec *p;
+
+    if (st->counted || r->main) {
+        return;
+    }
+    for (p = r->prev; p; p = p->prev) {
+        const mab_req_t *earlier = ap_get_module_config(p->request_config, &auth_bearer_module);
+        if (earlier && earlier->counted) {
+            return;
+        }
+    }
+    st->counted = 1;
+    if (st->status == OK) {
+        /* The configured iss that vouched for the token, never the token's own text. */
+        mab_counters_inc(mab_metrics(), MAB_C_TOKENS_ACCEPTED,
+                         mab_metrics_issuer(st->v.issuer ? st->v.issuer->iss : NULL));
+    }
+    else {
+        mab_counters_inc(mab_metrics(), MAB_C_REFUSED, mab_counters_refusal(st->v.err));
+    }
+}
+
+int mab_request_authn_result(request_rec *r, mab_req_t *st)
 {
     const char *code, *description;
 
+    count_outcome(r, st);
     if (st->status == OK) {
         r->user = (char *)st->v.user;
         r->ap_auth_type = (char *)MAB_AUTH_TYPE;

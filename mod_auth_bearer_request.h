@@ -17,6 +17,7 @@ typedef struct {
     int explained;    /* the 403's challenge and log line are done */
     int anonymous;    /* AuthBearerOptional without a token: authenticated as "" */
     int token_needed; /* a Require scope/claim line asked for the token */
+    int counted;      /* the metrics have this request's accepted or refused */
 } mab_req_t;
 
 /* Each child: the verifier's per-process stores. */
@@ -38,8 +39,9 @@ int mab_request_no_token(const mab_req_t *st);
 int mab_request_anonymous(request_rec *r, mab_req_t *st);
 
 /* The outcome of authentication: OK with r->user and the CGI environment set, or the
- * error status with its challenge set and the denial logged. */
-int mab_request_authn_result(request_rec *r, const mab_req_t *st);
+ * error status with its challenge set and the denial logged; counted in the metrics once
+ * per client request. */
+int mab_request_authn_result(request_rec *r, mab_req_t *st);
 
 /* WWW-Authenticate (Proxy-Authenticate for a proxy request): realm, and with an error its
  * description and scope. */

@@ -1,6 +1,7 @@
-/* SetHandler auth-bearer-status: the state of every key source, as HTML or (with ?json or
- * Accept: application/json) as JSON. Protect it with Require like server-status: it shows
- * issuer URLs and key ids, nothing secret. Everything shown is escaped. */
+/* SetHandler auth-bearer-status: the state of every key source and the metrics counters,
+ * as HTML or (with ?json or Accept: application/json) as JSON. Protect it with Require like
+ * server-status: it shows issuer URLs and key ids, nothing secret. Everything shown is
+ * escaped. */
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <httpd.h>
@@ -9,8 +10,10 @@
 #include <http_request.h>
 #include <jansson.h>
 
+#include "mab_counters.h"
 #include "mab_keycache.h"
 #include "mod_auth_bearer_config.h"
+#include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_status.h"
 
 #define MAB_STATUS_HANDLER "auth-bearer-status"
@@ -81,6 +84,10 @@ static void send_json(request_rec *r, mab_keycache_t *kc)
     }
     json_object_set_new(doc, "now", json_integer((json_int_t)apr_time_sec(apr_time_now())));
     json_object_set_new(doc, "sources", list);
+    /* The same series as auth-bearer-metrics, whole server (every process). */
+    if (mab_metrics()) {
+        json_object_set_new(doc, "metrics", mab_counters_json(mab_metrics(), r->pool));
+    }
     /* json_string rejects invalid UTF-8 (returns NULL, then set_new drops it): key ids
      * come from the issuer and were valid JSON strings, so this does not happen. */
     text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -134,6 +141,8 @@ static void send_html(request_rec *r, mab_keycache_t *kc)
         row(r, "Refetches (unknown kid)", apr_psprintf(r->pool, "%u", in.refetches));
         ap_rputs("</table>\n", r);
     }
+    ap_rputs("<h2>Metrics</h2>\n", r);
+    mab_metrics_html(r);
     ap_rputs("</body></html>\n", r);
 }
 

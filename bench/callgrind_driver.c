@@ -143,7 +143,7 @@ int main(int argc, char **argv)
     int n = argc > 3 ? atoi(argv[3]) : 1000, good;
     char dir[] = "/tmp/mab-callgrind-XXXXXX";
     char *jwks, *payload, *tok, *path;
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5, NULL, 0, 86400, NULL};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5, NULL, 0, 86400, NULL, NULL};
     const char *err = NULL;
     FILE *f;
     long long now = (long long)apr_time_sec(apr_time_now());

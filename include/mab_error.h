@@ -44,4 +44,13 @@ const char *mab_err_rfc6750(mab_err_e err);
 /* Whether the refusal is the server's fault (configuration, memory): a 500, no challenge. */
 int mab_err_is_internal(mab_err_e err);
 
+/* The response status RFC 6750 §3.1 gives the refusal's code: 400 for invalid_request,
+ * 401 for invalid_token and for no code at all (a bare challenge), 500 for the server's
+ * own failures; 0 for MAB_OK. The glue answers with it, and the metrics label it so. */
+int mab_err_http_status(mab_err_e err);
+
+/* A short name for the reason, [a-z_] only: the metrics' `reason` label. NULL for MAB_OK
+ * and a reason without one (a unit test sees that none is missing). */
+const char *mab_err_label(mab_err_e err);
+
 #endif

@@ -5,6 +5,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+struct mab_counters_t;
 struct mab_keyset_t;
 
 /* The JWKS cache. Each key source's raw JWKS lives once in shared memory (one slot per
@@ -38,6 +39,9 @@ typedef struct mab_keycache_opts_t {
     long max_stale_s;        /* keys this long past the expiry of their last successful
                               * fetch are no longer used (AuthBearerJWKSMaxStale) */
     const char *store_dir;   /* the last good key sets are kept here; NULL: not kept */
+    /* Fetches, failures, refetches and fetch times are counted here, by source index (the
+     * order of mab_keycache_at); NULL counts nothing. */
+    struct mab_counters_t *counters;
 } mab_keycache_opts_t;
 
 /* How long a request waits for a fetch of its own source when it has no keys for it

@@ -9,8 +9,9 @@
 
 /* By the holder of the slot's claim (whose value is claim): one attempt to fetch the key
  * set of a source into its slot.
- * uri is the JWKS location, or the issuer when discovery is set. The attempt is counted
- * in the slot; a key set that cannot be had, does not fit or does not parse is recorded
+ * uri is the JWKS location, or the issuer when discovery is set; index is the source's in
+ * the key cache. The attempt is counted in the slot and, with its duration, in
+ * o->counters; a key set that cannot be had, does not fit or does not parse is recorded
  * there and logged (MAB00030), keeping the previous generation (stale-if-error); a good
  * one is published as a new generation (logged as MAB00031) and, with a store directory,
  * kept there for the next restart. A well-formed empty set ({"keys":[]}) is the issuer
@@ -22,7 +23,7 @@
  * again (no keys for an empty set), in *keys_pool: a new unmanaged pool the caller owns.
  * *gen_out is their generation. NULL otherwise. */
 mab_keyset_t *mab_keyfetch(mab_keyslot_t *slot, uint64_t claim, const char *uri, int discovery,
-                           const mab_keycache_opts_t *o, apr_uint32_t now, int refetch,
+                           int index, const mab_keycache_opts_t *o, apr_uint32_t now, int refetch,
                            apr_pool_t **keys_pool, apr_uint32_t *gen_out);
 
 /* Whether a JWKS document is a well-formed empty key set, {"keys":[]}. */

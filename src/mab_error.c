@@ -1,4 +1,5 @@
 #include <stddef.h>
+#include <string.h>
 
 #include "mab_error.h"
 
@@ -31,6 +32,35 @@ static const char *const descriptions[MAB_ERR__COUNT] = {
     [MAB_ERR_INTERNAL] = "internal error",
 };
 
+/* Metric label values: stable once published (dashboards and alerts name them), so a
+ * reason keeps its label even if its description is reworded. */
+static const char *const labels[MAB_ERR__COUNT] = {
+    [MAB_ERR_MALFORMED] = "malformed",
+    [MAB_ERR_TOO_LARGE] = "too_large",
+    [MAB_ERR_ALG] = "algorithm",
+    [MAB_ERR_NO_KEY] = "no_matching_key",
+    [MAB_ERR_SIGNATURE] = "signature",
+    [MAB_ERR_EXPIRED] = "expired",
+    [MAB_ERR_NOT_YET_VALID] = "not_yet_valid",
+    [MAB_ERR_IAT_FUTURE] = "issued_in_future",
+    [MAB_ERR_NO_EXP] = "no_exp",
+    [MAB_ERR_CLAIM_TYPE] = "claim_type",
+    [MAB_ERR_ISSUER] = "issuer",
+    [MAB_ERR_AUDIENCE] = "audience",
+    [MAB_ERR_USER_CLAIM] = "user_claim",
+    [MAB_ERR_NO_KEYS] = "no_keys",
+    [MAB_ERR_CRIT] = "critical_header",
+    [MAB_ERR_TOKEN_TYPE] = "token_type",
+    [MAB_ERR_MISSING_CLAIM] = "missing_claim",
+    [MAB_ERR_NO_CREDENTIAL] = "no_credential",
+    [MAB_ERR_OTHER_SCHEME] = "other_scheme",
+    [MAB_ERR_EMPTY_TOKEN] = "empty_token",
+    [MAB_ERR_TOKEN_COUNT] = "several_tokens",
+    [MAB_ERR_TOKEN_TWICE] = "token_twice",
+    [MAB_ERR_CONFIG] = "config",
+    [MAB_ERR_INTERNAL] = "internal",
+};
+
 const char *mab_err_desc(mab_err_e err)
 {
     if ((unsigned)err >= MAB_ERR__COUNT || !descriptions[err]) {
@@ -60,4 +90,22 @@ const char *mab_err_rfc6750(mab_err_e err)
 int mab_err_is_internal(mab_err_e err)
 {
     return err == MAB_ERR_CONFIG || err == MAB_ERR_INTERNAL;
+}
+
+int mab_err_http_status(mab_err_e err)
+{
+    const char *code = mab_err_rfc6750(err);
+
+    if (err == MAB_OK) {
+        return 0;
+    }
+    if (mab_err_is_internal(err)) {
+        return 500;
+    }
+    return code && strcmp(code, "invalid_request") == 0 ? 400 : 401;
+}
+
+const char *mab_err_label(mab_err_e err)
+{
+    return (unsigned)err < MAB_ERR__COUNT ? labels[err] : NULL;
 }

@@ -473,8 +473,8 @@ static local_set_t *fetch_and_store(mab_source_t *src, mab_keyslot_t *slot, uint
                                     apr_uint32_t now, int refetch, apr_uint32_t *gen_out)
 {
     apr_pool_t *pool = NULL;
-    mab_keyset_t *ks = mab_keyfetch(slot, claim, src->uri, src->discovery, &src->kc->opts, now,
-                                    refetch, &pool, gen_out);
+    mab_keyset_t *ks = mab_keyfetch(slot, claim, src->uri, src->discovery, src->slot,
+                                    &src->kc->opts, now, refetch, &pool, gen_out);
     local_set_t *set;
 
     if (!ks) {

@@ -1,6 +1,8 @@
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <jansson.h>
 
+#include "mab_counters.h"
 #include "mab_discovery_cache.h"
 #include "mab_fetch.h"
 #include "mab_keyfetch.h"
@@ -20,7 +22,7 @@ static apr_pool_t *new_private_pool(void)
     return p;
 }
 
-static void record_failure(mab_keyslot_t *slot, const char *uri, int discovery,
+static void record_failure(mab_keyslot_t *slot, const char *uri, int discovery, int index,
                            const mab_keycache_opts_t *o, apr_pool_t *p, apr_uint32_t now,
                            const char *why)
 {
@@ -32,6 +34,7 @@ static void record_failure(mab_keyslot_t *slot, const char *uri, int discovery,
     why = mab_log_printable(p, why);
     mab_keyslot_put_text(slot->last_error, sizeof(slot->last_error), why);
     mab_keyslot_count(&slot->failures);
+    mab_counters_inc(o->counters, MAB_C_JWKS_FAILURES, (unsigned)index);
     if (gen != 0 && mab_keyslot_get(&slot->fresh_until) != 0) {
         /* Stale-if-error: keep the last good keys, try again after the retry interval, but
          * never past max-stale (the warm path looks at expires_at only). */
@@ -82,9 +85,10 @@ static void store(const mab_keyslot_t *slot, const char *uri, int discovery,
 }
 
 mab_keyset_t *mab_keyfetch(mab_keyslot_t *slot, uint64_t claim, const char *uri, int discovery,
-                           const mab_keycache_opts_t *o, apr_uint32_t now, int refetch,
+                           int index, const mab_keycache_opts_t *o, apr_uint32_t now, int refetch,
                            apr_pool_t **keys_pool, apr_uint32_t *gen_out)
 {
+    apr_time_t started = apr_time_now(), took;
     apr_pool_t *tmp = new_private_pool(), *pool = NULL;
     const char *why = NULL, *url = uri;
     char *body = NULL;
@@ -96,23 +100,26 @@ mab_keyset_t *mab_keyfetch(mab_keyslot_t *slot, uint64_t claim, const char *uri,
 
     mab_keyslot_set(&slot->last_attempt, now);
     mab_keyslot_count(&slot->fetches);
+    mab_counters_inc(o->counters, MAB_C_JWKS_FETCHES, (unsigned)index);
     if (refetch) {
         mab_keyslot_count(&slot->refetches);
+        mab_counters_inc(o->counters, MAB_C_JWKS_REFETCHES, (unsigned)index);
     }
     if (!tmp) {
         mab_keyslot_put_text(slot->last_error, sizeof(slot->last_error), "out of memory");
         mab_keyslot_count(&slot->failures);
+        mab_counters_inc(o->counters, MAB_C_JWKS_FAILURES, (unsigned)index);
         return NULL;
     }
     if (discovery && (url = mab_discovery_jwks_uri(slot, uri, o, tmp, now, &why)) == NULL) {
-        record_failure(slot, uri, discovery, o, tmp, now, why);
+        record_failure(slot, uri, discovery, index, o, tmp, now, why);
         goto cleanup;
     }
     /* Fetch a bit more than fits, so a key set that is too large can say how large. */
     cap = cap < MAB_FETCH_MAX_BYTES ? MAB_FETCH_MAX_BYTES : cap;
     if (mab_fetch_ex(tmp, url, o->fetch_timeout_ms, cap, o->ca_file, &body, &len, &max_age, &why)
         != 0) {
-        record_failure(slot, uri, discovery, o, tmp, now,
+        record_failure(slot, uri, discovery, index, o, tmp, now,
                        discovery ? apr_pstrcat(tmp, url, ": ", why, NULL) : why);
         goto cleanup;
     }
@@ -122,7 +129,7 @@ mab_keyset_t *mab_keyfetch(mab_keyslot_t *slot, uint64_t claim, const char *uri,
                            "AuthBearerCacheSize %luK or more",
                            (unsigned long)len, (unsigned long)o->slot_size,
                            (unsigned long)((len + 1023) / 1024));
-        record_failure(slot, uri, discovery, o, tmp, now, why);
+        record_failure(slot, uri, discovery, index, o, tmp, now, why);
         goto cleanup;
     }
     pool = new_private_pool();
@@ -131,7 +138,7 @@ mab_keyset_t *mab_keyfetch(mab_keyslot_t *slot, uint64_t claim, const char *uri,
          : empty ? apr_pcalloc(pool, sizeof(*ks))
                  : mab_jwks_parse_ex(pool, body, len, uri, 1, &why);
     if (!ks) {
-        record_failure(slot, uri, discovery, o, tmp, now, pool ? why : "out of memory");
+        record_failure(slot, uri, discovery, index, o, tmp, now, pool ? why : "out of memory");
         goto cleanup;
     }
     if (!mab_keyslot_owns(slot, claim)) {
@@ -172,5 +179,10 @@ cleanup:
         apr_pool_destroy(pool);
     }
     apr_pool_destroy(tmp);
+    /* The whole attempt, discovery and parsing included: what a request waiting for it
+     * would have waited. A clock stepped back meanwhile counts it as instant. */
+    took = apr_time_now() - started;
+    mab_counters_observe(o->counters, MAB_C_JWKS_FETCH_SECONDS, (unsigned)index,
+                         took > 0 ? (uint64_t)took : 0);
     return ks;
 }

@@ -44,7 +44,8 @@ static void fuzz_verifier_cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 86400, 86400, 3600, 3600, NULL, 0, 86400, NULL};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 86400, 86400, 3600, 3600,
+                                NULL,      0,    86400, NULL,  NULL};
     const char *err = NULL, *text;
     apr_file_t *f = NULL;
     EVP_PKEY *k;

@@ -8,6 +8,7 @@
 #include <apr_file_io.h>
 #include <apr_thread_proc.h>
 
+#include "mab_counters.h"
 #include "mab_jwks.h"
 #include "mab_keycache.h"
 #include "signer.h"
@@ -103,11 +104,13 @@ int main(void)
     const char *path, *missing, *err = NULL;
     mab_keycache_t *kc;
     mab_source_t *src, *src_again, *src_missing;
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5, NULL, 0, 86400, NULL};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 30, 5, NULL, 0, 86400, NULL, NULL};
     const mab_keyset_t *ks;
     char *set1, *set2;
     pid_t pid;
-    int status = -1;
+    int c, status = -1;
+    mab_counters_t *counters;
+    void *counter_mem;
 
     kept_keys[0] = k1;
     kept_keys[1] = k2;
@@ -163,10 +166,19 @@ int main(void)
        "a forked process gets the keys from shared memory without reading the source or "
        "taking the global mutex");
 
-    /* Refetch allowed (interval 0): a broken source keeps the last good keys. */
+    /* Refetch allowed (interval 0): a broken source keeps the last good keys. The fetches
+     * are counted in a metrics block, by source index. */
+    counters = mab_counters_create(p);
+    for (c = 0; c < mab_keycache_count(kc); c++) {
+        const char *labels[2] = {mab_source_uri(mab_keycache_at(kc, c)), "jwks"};
+        mab_counters_add_value(counters, MAB_DIM_SOURCE, labels, 0);
+    }
+    counter_mem = aligned_alloc(8, mab_counters_size(counters));
+    mab_counters_attach(counters, counter_mem, 1);
     {
         mab_keycache_opts_t eager = opts;
         eager.refetch_interval_s = 0;
+        eager.counters = counters;
         mab_keycache_init(kc, p, &eager, &err);
         mab_keycache_child_init(kc, p);
         apr_pool_create(&req, p);
@@ -206,6 +218,14 @@ int main(void)
     ks = mab_keycache_get(kc, src_missing, req, 0, &err);
     ok(ks == NULL, "missing source again: still refused (retry interval)");
     apr_pool_destroy(req);
+    is_int(mab_counters_get(counters, MAB_C_JWKS_FETCHES, 0), 4, "counted: 4 fetches of the file");
+    is_int(mab_counters_get(counters, MAB_C_JWKS_REFETCHES, 0), 3, "counted: 3 of them refetches");
+    is_int(mab_counters_get(counters, MAB_C_JWKS_FAILURES, 0), 0,
+           "counted: the empty set is no failure");
+    is_int(mab_counters_get(counters, MAB_C_JWKS_FETCH_SECONDS, 0), 4,
+           "counted: each fetch's duration");
+    is_int(mab_counters_get(counters, MAB_C_JWKS_FETCHES, 1), 1, "counted: the missing file once");
+    is_int(mab_counters_get(counters, MAB_C_JWKS_FAILURES, 1), 1, "counted: as a failure");
 
     /* issue 4: cache size, the watchdog's maintenance, lock-free adoption, status info. */
     {
@@ -342,5 +362,6 @@ int main(void)
     apr_pool_destroy(p);
     EVP_PKEY_free(k1);
     EVP_PKEY_free(k2);
+    free(counter_mem);
     return tap_done();
 }

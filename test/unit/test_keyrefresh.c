@@ -7,7 +7,7 @@
 int main(void)
 {
     apr_pool_t *p = test_setup();
-    mab_keycache_opts_t o = {64 * 1024, 2000, 60, 86400, 30, 5, NULL, 0, 86400, NULL};
+    mab_keycache_opts_t o = {64 * 1024, 2000, 60, 86400, 30, 5, NULL, 0, 86400, NULL, NULL};
     mab_keycache_opts_t eager = o;
     apr_uint32_t now = 1700000000, exp = 0, ref = 0;
 

@@ -274,7 +274,7 @@ int main(void)
     const char *err = NULL, *jA, *jB, *jE;
     const char *pA, *pB, *pSame, *pOtherKid, *pPinned, *pEmpty, *pRot, *pMissing;
     mab_source_t *srcA, *srcB, *srcSame, *srcOtherKid, *srcPinned, *srcEmpty, *srcRot, *srcMissing;
-    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 0, 0, NULL, 0, 86400, NULL};
+    mab_keycache_opts_t opts = {64 * 1024, 2000, 3600, 3600, 0, 0, NULL, 0, 86400, NULL, NULL};
     mab_keycache_t *kc;
     mab_key_t *s1, *s2, *s1_again;
     apr_array_header_t *auds, *other_auds;
