@@ -9,6 +9,7 @@ package MAB::TestRun;
 use strict;
 use warnings;
 use parent 'Apache::TestRun';
+use MAB::ApacheTestDebian;    # Apache::Test on Debian's httpd
 
 sub check_runtime_user { 1 }
 
