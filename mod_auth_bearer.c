@@ -125,6 +125,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    /* At notice, which httpd logs whatever the LogLevel, like its own "configured" line;
+     * the Server header does not name the module (no ap_add_version_component). */
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MAB00050: mod_auth_bearer %s configured",
+                 MAB_VERSION);
     mab_check_sections(s, ptemp);
     mab_authz_log_shared(s);
     if (!curl_ready) {

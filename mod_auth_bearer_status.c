@@ -82,6 +82,7 @@ static void send_json(request_rec *r, mab_keycache_t *kc)
         json_object_set_new(o, "refetches", json_integer(in.refetches));
         json_array_append_new(list, o);
     }
+    json_object_set_new(doc, "version", json_string(MAB_VERSION));
     json_object_set_new(doc, "now", json_integer((json_int_t)apr_time_sec(apr_time_now())));
     json_object_set_new(doc, "sources", list);
     /* The same series as auth-bearer-metrics, whole server (every process). */
@@ -113,6 +114,7 @@ static void send_html(request_rec *r, mab_keycache_t *kc)
     ap_rputs("<!DOCTYPE html>\n<html><head><title>mod_auth_bearer key sets</title></head><body>\n"
              "<h1>mod_auth_bearer key sets</h1>\n",
              r);
+    ap_rputs("<p>mod_auth_bearer " MAB_VERSION "</p>\n", r);
     ap_rprintf(r, "<p>Now: %s</p>\n", iso(r->pool, apr_time_now()));
     for (i = 0; kc && i < mab_keycache_count(kc); i++) {
         mab_source_info_t in;

@@ -6,6 +6,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use File::Temp qw(tempfile);
 use Apache::Test ();
+use MAB::ApacheTestDebian;    # Apache::Test on Debian's httpd
 
 my $vars = Apache::Test::vars();
 my $so   = "$vars->{serverroot}/../../.libs/mod_auth_bearer.so";

@@ -10,6 +10,7 @@ use warnings;
 use Exporter 'import';
 use Test::More;
 use Apache::Test ();
+use MAB::ApacheTestDebian;    # Apache::Test on Debian's httpd
 use Apache::TestRequest ();
 use Crypt::JWT qw(encode_jwt);
 use Crypt::PK::RSA;

@@ -10,6 +10,7 @@ package MAB::TestRun;
 use strict;
 use warnings;
 use parent 'Apache::TestRun';
+use MAB::ApacheTestDebian;    # Apache::Test on Debian's httpd
 use Apache::TestConfig ();
 
 # mod_auth_openidc, when Debian's mods-enabled has it, would be inherited and take or share
