@@ -175,7 +175,7 @@ sub stop {
     delete $s->{pid};
 }
 
-sub DESTROY { $_[0]->stop }
+sub DESTROY { local ($?, $@); $_[0]->stop }    # keeps the exit status a test ends with
 
 use File::Path ();
 1;
