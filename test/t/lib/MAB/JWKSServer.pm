@@ -171,6 +171,7 @@ sub stop {
     my $s = shift;
     return unless $s->{pid};
     kill 'TERM', -$s->{pid};
+    kill 'TERM', $s->{pid};    # stopped before its setpgrp ran, it has no group of its own yet
     waitpid $s->{pid}, 0;
     delete $s->{pid};
 }
