@@ -14,6 +14,8 @@
 //               ttl: <s>, audience: "<aud>" (default: the indicator), alg: "RS256" } }
 //   ttl         default access token lifetime in seconds (300)
 //   dpop        true: features.dPoP (RFC 9449)
+//   registration  true: features.registration (RFC 7591 dynamic client registration at
+//               /reg, open: no initial access token), for clients that register themselves
 //   tls         { cert, key, ca }: serve https, ask for client certificates (not required)
 //               and enable features.mTLS (tls_client_auth, self_signed_tls_client_auth,
 //               certificate-bound access tokens, RFC 8705); ca verifies tls_client_auth
@@ -23,6 +25,8 @@
 //   GET  /_mab/stats          {"paths":{"/token/introspection":{"count":n,"inflight":n,
 //                             "max_inflight":n},…},"calls":[{"route":"introspection",
 //                             "client_id":…,"auth":…,"status":200,"active":true,"t":…},…]}
+//   GET  /.well-known/oauth-authorization-server   (RFC 8414) the discovery document, which
+//                             oidc-provider 8 serves only as /.well-known/openid-configuration
 //   POST /_mab/reset          zeroes the counters and the call list
 //   POST /_mab/mode?path=/token/introspection&mode=ok|500|garbage|hang|slow<N>|close
 //                             how that path answers from now on (ok: oidc-provider itself)
@@ -105,6 +109,7 @@ const configuration = {
     introspection: { enabled: true },
     revocation: { enabled: true },
     dPoP: { enabled: !!cfg.dpop },
+    registration: { enabled: !!cfg.registration },
     mTLS: tls
       ? {
         enabled: true,
@@ -206,6 +211,10 @@ server.on('request', (req, res) => {
     }
     if (m === 'ok') delete modes[p]; else modes[p] = m;
     return send(res, 200, '{}');
+  }
+
+  if (path === '/.well-known/oauth-authorization-server') {
+    req.url = '/.well-known/openid-configuration' + url.search;
   }
 
   const s = stats.paths[path] || (stats.paths[path] = { count: 0, inflight: 0, max_inflight: 0 });

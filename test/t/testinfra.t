@@ -18,6 +18,7 @@ use JSON::PP ();
 use MIME::Base64 qw(decode_base64url encode_base64);
 use Time::HiRes qw(time sleep);
 use Crypt::PK::ECC;
+use LWP::UserAgent;
 use MAB::OIDCProvider;
 use MAB::Redis;
 use MAB::Memcached;
@@ -47,7 +48,7 @@ my $as = MAB::OIDCProvider->new(
         $API => { scope => 'read write', ttl => 30 },
         $MCP => { scope => 'tools:list tools:call', format => 'jwt' },
     },
-    ttl => 60, dpop => 1);
+    ttl => 60, dpop => 1, registration => 1);
 my $started = time - $t0;
 ok($started < 15, sprintf 'oidc-provider answers %.2f s after the start', $started);
 my $iss = $as->issuer;
@@ -57,6 +58,11 @@ is($d->{issuer}, $iss, 'discovery: issuer');
 is($d->{introspection_endpoint}, "$iss/token/introspection", 'discovery: introspection_endpoint');
 is($d->{revocation_endpoint}, "$iss/token/revocation", 'discovery: revocation_endpoint');
 is($d->{jwks_uri}, "$iss/jwks", 'discovery: jwks_uri');
+{
+    my $r = LWP::UserAgent->new->get("$iss/.well-known/oauth-authorization-server");
+    is($r->code, 200, 'RFC 8414 metadata: 200');
+    is_deeply(eval { $J->decode($r->decoded_content) }, $d, 'RFC 8414 metadata: the discovery document');
+}
 ok(-r $as->secret_file('rs') && -s _ == length $as->secret('rs'), 'secret_file holds the secret, no newline');
 
 for my $c (qw(app-basic app-post app-jwt)) {
@@ -124,6 +130,20 @@ for my $c (qw(app-basic app-post app-jwt)) {
     $r = $as->revoke_response($tok, client_id => 'app-post');
     is($r->code, 400, "revocation by another client: 400");
     ok($as->introspect($tok)->{active}, '... and the token stays active');
+}
+
+# dynamic client registration (RFC 7591), as an MCP client may use it
+{
+    my $r = LWP::UserAgent->new->post("$iss/reg", Content_Type => 'application/json',
+        Content => $J->encode({ grant_types => ['client_credentials'], response_types => [],
+                                redirect_uris => [], token_endpoint_auth_method => 'client_secret_basic' }));
+    is($r->code, 201, 'registration: 201');
+    my $c = eval { $J->decode($r->decoded_content) } // {};
+    ok($c->{client_id} && $c->{client_secret}, 'registration: client_id and client_secret');
+    my $t = LWP::UserAgent->new->post($as->token_endpoint,
+        [ grant_type => 'client_credentials', resource => $MCP, scope => 'tools:list' ],
+        Authorization => 'Basic ' . encode_base64("$c->{client_id}:$c->{client_secret}", ''));
+    is($t->code, 200, 'registered client: a token') or diag $t->decoded_content;
 }
 
 # JWT access tokens for the other resource

@@ -22,6 +22,7 @@ package MAB::OIDCProvider;
 #       ttl  => 60,    # default token lifetime (s), for resources without their own ttl (300)
 #       dpop => 1,     # features.dPoP (RFC 9449)
 #       tls  => 1,     # https with a test CA; features.mTLS (tls_client_auth, RFC 8705 bound tokens)
+#       registration => 1,   # RFC 7591 dynamic client registration at /reg (open)
 #   );
 #   $as->issuer;                  # "http://127.0.0.1:PORT" (no trailing slash; tokens' iss)
 #   $as->discovery_url;           # issuer . "/.well-known/openid-configuration"
@@ -83,8 +84,9 @@ package MAB::OIDCProvider;
 #            "iss":"http://127.0.0.1:PORT","aud":"https://mcp.test/mcp"} (aud a string; "cnf" when
 #   bound), signed with a key of jwks_uri (fresh RSA-2048 and P-256 keys per start).
 # Discovery: /.well-known/openid-configuration with issuer, token_endpoint, jwks_uri,
-#   introspection_endpoint, revocation_endpoint, token_endpoint_auth_methods_supported, …; no
-#   /.well-known/oauth-authorization-server (oidc-provider 8 serves only the OpenID one).
+#   introspection_endpoint, revocation_endpoint, token_endpoint_auth_methods_supported, …; the
+#   same document at /.well-known/oauth-authorization-server (RFC 8414), which server.mjs adds:
+#   oidc-provider 8 serves only the OpenID one.
 # Plain http on loopback needs no setting; tls => 1 serves https with a server certificate for
 #   127.0.0.1 from a test CA made here (ca_file), asks every client for a certificate (never
 #   requires one) and verifies tls_client_auth certificates against that CA.
@@ -175,7 +177,8 @@ sub new {
     }
     my %cfg = (host => '127.0.0.1', port => $o{port} // 0, ready => "$dir/ready.json",
                clients => \@meta, resources => \%res, ttl => $o{ttl} // 300,
-               dpop => $o{dpop} ? JSON::PP::true : JSON::PP::false);
+               dpop => $o{dpop} ? JSON::PP::true : JSON::PP::false,
+               registration => $o{registration} ? JSON::PP::true : JSON::PP::false);
     $cfg{tls} = { cert => "$dir/server.pem", key => "$dir/server.key", ca => "$dir/ca.pem" }
         if $self->{tls};
     _write("$dir/config.json", $JSON->encode(\%cfg), 0600);
