@@ -66,7 +66,8 @@ is($d->{jwks_uri}, "$iss/jwks", 'discovery: jwks_uri');
 ok(-r $as->secret_file('rs') && -s _ == length $as->secret('rs'), 'secret_file holds the secret, no newline');
 
 for my $c (qw(app-basic app-post app-jwt)) {
-    my ($tok, $ans) = $as->token(client_id => $c, scope => 'read', resource => $API);
+    my $ans = $as->token_answer(client_id => $c, scope => 'read', resource => $API);
+    my $tok = $ans->{access_token};
     like($tok, qr/^[A-Za-z0-9_-]{43}$/, "$c: an opaque token (43 base64url characters)");
     is($ans->{token_type}, 'Bearer', "$c: token_type Bearer");
     is($ans->{scope}, 'read', "$c: scope read");
@@ -91,15 +92,18 @@ for my $c (qw(app-basic app-post app-jwt)) {
 
 # scopes: the resource's only, others dropped; the client's allow-list; no resource
 {
-    my ($tok, $ans) = $as->token(client_id => 'app-post', scope => 'read write admin', resource => $API);
+    my $ans = $as->token_answer(client_id => 'app-post', scope => 'read write admin', resource => $API);
+    my $tok = $ans->{access_token};
     is($ans->{scope}, 'read write', 'a scope the resource does not list is dropped');
-    ($tok, $ans) = $as->token(client_id => 'app-post', scope => 'admin', resource => $API);
+    $ans = $as->token_answer(client_id => 'app-post', scope => 'admin', resource => $API);
+    $tok = $ans->{access_token};
     ok(!exists $ans->{scope}, 'no scope left: no scope member');
     ok(!exists $as->introspect($tok)->{scope}, 'no scope left: introspection has no scope');
     my $r = $as->token_response(client_id => 'app-narrow', scope => 'read write', resource => $API);
     is($r->code, 400, "a scope beyond the client's allow-list: 400");
     like($r->decoded_content, qr/"invalid_scope"/, "... invalid_scope");
-    ($tok, $ans) = $as->token(client_id => 'app-narrow', scope => 'read', resource => $API);
+    $ans = $as->token_answer(client_id => 'app-narrow', scope => 'read', resource => $API);
+    $tok = $ans->{access_token};
     is($ans->{scope}, 'read', "within the client's allow-list: granted");
     $r = $as->token_response(client_id => 'app-basic', resource => 'https://nowhere.test/');
     is($r->code, 400, 'unknown resource: 400');
@@ -148,7 +152,8 @@ for my $c (qw(app-basic app-post app-jwt)) {
 
 # JWT access tokens for the other resource
 {
-    my ($tok, $ans) = $as->token(client_id => 'app-basic', scope => 'tools:list', resource => $MCP);
+    my $ans = $as->token_answer(client_id => 'app-basic', scope => 'tools:list', resource => $MCP);
+    my $tok = $ans->{access_token};
     my ($h, $p) = jwt_parts($tok);
     ok($h && $p, 'MCP resource: a JWT');
     is($h->{typ}, 'at+jwt', 'JWT: typ at+jwt');
@@ -168,7 +173,8 @@ for my $c (qw(app-basic app-post app-jwt)) {
 {
     my $key = Crypt::PK::ECC->new;
     $key->generate_key('secp256r1');
-    my ($tok, $ans) = $as->token(client_id => 'app-basic', scope => 'read', resource => $API, dpop => $key);
+    my $ans = $as->token_answer(client_id => 'app-basic', scope => 'read', resource => $API, dpop => $key);
+    my $tok = $ans->{access_token};
     is($ans->{token_type}, 'DPoP', 'DPoP proof at the token endpoint: token_type DPoP');
     my $i = $as->introspect($tok);
     is($i->{token_type}, 'DPoP', 'DPoP: introspection token_type DPoP');

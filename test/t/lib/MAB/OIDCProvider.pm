@@ -30,7 +30,8 @@ package MAB::OIDCProvider;
 #   my $t = $as->token(client_id => 'app', scope => 'read', resource => 'https://api.test/');
 #   #   also secret => 'wrong', auth => 'client_secret_post' (override), cert => [$pem, $key],
 #   #   dpop => $crypt_pk_key (a DPoP proof for the token request: a DPoP-bound token)
-#   #   token() dies unless 200; token_response(...) gives the HTTP::Response; last_token_response
+#   #   token() dies unless 200; token_answer(...) gives the whole answer (a hashref),
+#   #   token_response(...) the HTTP::Response (never dies); last_token_response
 #   my $info = $as->introspect($t);             # hashref; client_id => … to ask as another client
 #   $as->revoke($t);                            # by the client that obtained it (RFC 7009 demands)
 #   $as->secret_file('rs');                     # file holding the secret (no newline), for file:
@@ -422,12 +423,15 @@ sub token_response {
 
 sub last_token_response { $_[0]{last_token_response} }
 
-# token(...): the access token (dies unless 200); in list context (token, whole answer hashref)
-sub token {
+# token_answer(...): the token endpoint's answer as a hashref (dies unless 200)
+sub token_answer {
     my ($self, %o) = @_;
-    my $b = _decode('token request', $self->token_response(%o));
-    return wantarray ? ($b->{access_token}, $b) : $b->{access_token};
+    return _decode('token request', $self->token_response(%o));
 }
+
+# token(...): the access token alone (dies unless 200), a scalar in any context, so
+# req($path, token => $as->token(...)) works
+sub token { scalar $_[0]->token_answer(@_[1 .. $#_])->{access_token} }
 
 # introspect_response($token, client_id => …, hint => …, secret/auth overrides): HTTP::Response
 sub introspect_response {
