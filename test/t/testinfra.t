@@ -167,6 +167,7 @@ for my $c (qw(app-basic app-post app-jwt)) {
     ok($p->{jti} && $p->{exp} > $p->{iat}, 'JWT: jti, iat, exp');
     is_deeply($as->introspect($tok), { active => JSON::PP::false },
               'JWT: oidc-provider 8 introspects its own JWTs as inactive');
+    is($as->revoke_response($tok)->code, 200, 'JWT: revocation answers 200 (and changes nothing)');
 }
 
 # DPoP-bound tokens
