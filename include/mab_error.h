@@ -23,6 +23,8 @@ typedef enum {
     MAB_ERR_CRIT,
     MAB_ERR_TOKEN_TYPE,
     MAB_ERR_MISSING_CLAIM,
+    MAB_ERR_INACTIVE,           /* introspection: active is not true */
+    MAB_ERR_SENDER_CONSTRAINED, /* cnf or token_type DPoP: not a plain bearer token */
     /* About the credential rather than the token (RFC 6750 §3.1): */
     MAB_ERR_NO_CREDENTIAL, /* no Authorization header: no error code, a bare challenge */
     MAB_ERR_OTHER_SCHEME,  /* Authorization with another scheme (Basic …): likewise */

@@ -117,12 +117,16 @@ static void new_request(void)
 
 static const char *err_name(mab_err_e e)
 {
-    static const char *const names[] = {
-        "OK",          "MALFORMED",   "TOO_LARGE",     "ALG",           "NO_KEY",
-        "SIGNATURE",   "EXPIRED",     "NOT_YET_VALID", "IAT_FUTURE",    "NO_EXP",
-        "CLAIM_TYPE",  "ISSUER",      "AUDIENCE",      "USER_CLAIM",    "NO_KEYS",
-        "CRIT",        "TOKEN_TYPE",  "MISSING_CLAIM", "NO_CREDENTIAL", "OTHER_SCHEME",
-        "EMPTY_TOKEN", "TOKEN_COUNT", "TOKEN_TWICE",   "CONFIG",        "INTERNAL"};
+    static const char *const names[MAB_ERR__COUNT] = {
+        "OK",           "MALFORMED",     "TOO_LARGE",
+        "ALG",          "NO_KEY",        "SIGNATURE",
+        "EXPIRED",      "NOT_YET_VALID", "IAT_FUTURE",
+        "NO_EXP",       "CLAIM_TYPE",    "ISSUER",
+        "AUDIENCE",     "USER_CLAIM",    "NO_KEYS",
+        "CRIT",         "TOKEN_TYPE",    "MISSING_CLAIM",
+        "INACTIVE",     "CONSTRAINED",   "NO_CREDENTIAL",
+        "OTHER_SCHEME", "EMPTY_TOKEN",   "TOKEN_COUNT",
+        "TOKEN_TWICE",  "CONFIG",        "INTERNAL"};
 
     return e >= 0 && e < MAB_ERR__COUNT ? names[e] : "?";
 }
