@@ -118,7 +118,8 @@ static apr_status_t destroy_cache(void *data)
 
 int mab_introspect_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
-    static const struct ap_socache_hints hints = {33, 1024, 60};
+    /* An entry is a short JSON answer (about 200 bytes): shmcb sizes its index by this. */
+    static const struct ap_socache_hints hints = {33, 256, 60};
     const char *args, *name, *err;
     apr_shm_t *shm;
     apr_status_t rv;

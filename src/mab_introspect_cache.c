@@ -155,10 +155,13 @@ static void front_put(mab_ic_t *ic, const unsigned char *digest, long long until
 
 typedef enum { ST_ABSENT, ST_PENDING, ST_ANSWER, ST_DOWN } stored_e;
 
+/* The digest first: shmcb picks a subcache by the key's first byte, so a common prefix
+ * would crowd every entry into one subcache. The letter names the store's user
+ * (introspection answers; others, such as DPoP proof jtis, take other letters). */
 static void key_of(unsigned char *key, const unsigned char *digest)
 {
-    key[0] = 'I'; /* introspection answers; other users of the store take other letters */
-    memcpy(key + 1, digest, MAB_ICACHE_DIGEST_LEN);
+    memcpy(key, digest, MAB_ICACHE_DIGEST_LEN);
+    key[MAB_ICACHE_DIGEST_LEN] = 'I';
 }
 
 static long long get_until(const unsigned char *b)

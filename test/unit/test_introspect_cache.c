@@ -278,8 +278,8 @@ int main(void)
         memset(&ep, 0, sizeof(ep));
         ep.until = NOW + 60;
         digest_of(d, 300);
-        key[0] = 'I';
-        memcpy(key + 1, d, MAB_ICACHE_DIGEST_LEN);
+        memcpy(key, d, MAB_ICACHE_DIGEST_LEN);
+        key[MAB_ICACHE_DIGEST_LEN] = 'I';
         mem_put(&mem, key, sizeof(key), NOW + 10, &pending, 1, p);
         {
             mab_ic_opts_t quick = {64, 4, 200};
@@ -341,8 +341,8 @@ int main(void)
         memset(&ep, 0, sizeof(ep));
         ep.until = NOW + 60;
         digest_of(d, 800);
-        key[0] = 'I';
-        memcpy(key + 1, d, MAB_ICACHE_DIGEST_LEN);
+        memcpy(key, d, MAB_ICACHE_DIGEST_LEN);
+        key[MAB_ICACHE_DIGEST_LEN] = 'I';
         mem_put(&mem, key, sizeof(key), NOW + 10, (const unsigned char *)"Axx", 3, p);
         is_int(mab_ic_lookup(ic, &store, d, NOW, 1, call, &ep, p, &val, &len, &from, &detail),
                MAB_ICACHE_ANSWER, "a short foreign value: treated as absent, asked");
