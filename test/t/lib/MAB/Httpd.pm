@@ -155,7 +155,7 @@ sub stop {
     $self->{running} = 0;
 }
 
-sub DESTROY { $_[0]->stop }
+sub DESTROY { local ($?, $@); $_[0]->stop }    # keeps the exit status a test ends with
 
 sub error_log { _slurp("$_[0]{dir}/logs/error_log") // '' }
 sub access_log { _slurp("$_[0]{dir}/logs/access_log") // '' }

@@ -171,11 +171,12 @@ sub stop {
     my $s = shift;
     return unless $s->{pid};
     kill 'TERM', -$s->{pid};
+    kill 'TERM', $s->{pid};    # stopped before its setpgrp ran, it has no group of its own yet
     waitpid $s->{pid}, 0;
     delete $s->{pid};
 }
 
-sub DESTROY { $_[0]->stop }
+sub DESTROY { local ($?, $@); $_[0]->stop }    # keeps the exit status a test ends with
 
 use File::Path ();
 1;
