@@ -56,6 +56,14 @@ CustomLog "logs/user_log" userlog
 <Location /api/write>
     Require scope write
 </Location>
+<Location /metrics>
+    SetHandler auth-bearer-metrics
+    Require ip 127.0.0.1
+</Location>
+<Location /status>
+    SetHandler auth-bearer-status
+    Require ip 127.0.0.1
+</Location>
 C
     ok($h->start, 'httpd starts' . ($o{what} ? " ($o{what})" : '')) or diag $h->{start_output};
     return $h;
@@ -127,6 +135,9 @@ like(www($r), qr/audience mismatch/, '... audience mismatch');
 my $kept = token();
 is($h->get('/api/ok.txt', token => $kept)->code, 200, 'a token answered before the outage');
 for my $mode (qw(500 garbage close hang)) {
+    # the kept answer is renewed first: AuthBearerIntrospectionCache is 3 s here
+    $as->mode('/token/introspection', 'ok');
+    $h->get('/api/ok.txt', token => $kept);
     $as->mode('/token/introspection', $mode);
     my $t0 = time;
     $r = $h->get('/api/ok.txt', token => token());
@@ -139,6 +150,35 @@ for my $mode (qw(500 garbage close hang)) {
 }
 $as->mode('/token/introspection', 'ok');
 like($h->error_log, qr/MAB00907: introspection at \S+ failed \(http_status\)/, 'a failed call is logged (MAB00907)');
+
+# --- the counters: metrics and the status page --------------------------------------------
+{
+    my $ep = $as->introspection_endpoint;
+    my $m = $h->get('/metrics')->decoded_content // '';
+    note join "\n", grep { /introspection|503/ && !/^#/ } split /\n/, $m;
+    my ($calls) = $m =~ /^mod_auth_bearer_introspection_calls_total\{endpoint="\Q$ep\E"\} (\d+)$/m;
+    my ($hits) = $m =~ /^mod_auth_bearer_introspection_cache_hits_total\{endpoint="\Q$ep\E"\} (\d+)$/m;
+    cmp_ok($calls // 0, '>=', 10, "metrics: introspection calls counted for the endpoint ($calls)");
+    cmp_ok($hits // 0, '>=', 5, "metrics: cache hits counted ($hits)");
+    like($m, qr/^mod_auth_bearer_introspection_failures_total\{endpoint="\Q$ep\E",kind="http_status"\} 1$/m,
+         'metrics: the 500 counted as http_status');
+    like($m, qr/^mod_auth_bearer_introspection_failures_total\{endpoint="\Q$ep\E",kind="timeout"\} 1$/m,
+         'metrics: the hang counted as timeout');
+    like($m, qr/^mod_auth_bearer_introspection_duration_seconds_count\{endpoint="\Q$ep\E"\} \d+$/m,
+         'metrics: call latency histogram');
+    like($m, qr/^mod_auth_bearer_requests_refused_total\{status="503",reason="introspection_unavailable"\} 4$/m,
+         'metrics: the four 503s as introspection_unavailable');
+    my $st = $h->get('/status?json')->decoded_content // '';
+    like($st, qr/"introspection"\s*:\s*\[/, 'status page: an introspection section');
+    like($st, qr/"last_error"\s*:\s*"timeout: /, 'status page: the last error (the hang: timeout)');
+    SKIP: {
+        skip 'promtool not installed', 1 unless -x '/usr/bin/promtool' || $ENV{CI};
+        open my $fh, '|-', 'promtool check metrics >/dev/null 2>&1' or die;
+        print $fh $m;
+        close $fh;
+        is($? >> 8, 0, 'promtool check metrics accepts the output with introspection series');
+    }
+}
 unlike($h->error_log, qr/\Q$kept\E/, 'no token in the error log');
 $h->stop;
 
