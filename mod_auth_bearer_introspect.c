@@ -28,6 +28,10 @@
 #include "mod_auth_bearer_metrics.h"
 
 #define MUTEX_TYPE "auth-bearer-cache"
+/* shmcb without arguments: this much, under DefaultRuntimeDir. shmcb's own default (512 KB)
+ * holds about 2,000 answers; this about 40,000. */
+#define SHMCB_DEFAULT_SIZE (8 * 1024 * 1024)
+#define SHMCB_DEFAULT_FILE "mod_auth_bearer-socache"
 #define MAX_ANSWER (64 * 1024) /* larger introspection answers are refused */
 #define FRONT_ENTRIES 1024
 /* A discovered introspection_endpoint is used this long, and a failed discovery is retried
@@ -83,8 +87,13 @@ static const char *socache_spec(server_rec *s, const char **args)
     const char *spec = mab_srv_conf(s)->socache ? mab_srv_conf(s)->socache : "shmcb";
     const char *colon = ap_strchr_c(spec, ':');
 
-    *args = colon ? colon + 1 : NULL;
-    return colon ? apr_pstrmemdup(s->process->pconf, spec, (apr_size_t)(colon - spec)) : spec;
+    *args = colon && colon[1] ? colon + 1 : NULL;
+    spec = colon ? apr_pstrmemdup(s->process->pconf, spec, (apr_size_t)(colon - spec)) : spec;
+    if (!*args && strcasecmp(spec, "shmcb") == 0) {
+        const char *file = ap_runtime_dir_relative(s->process->pconf, SHMCB_DEFAULT_FILE);
+        *args = file ? apr_psprintf(s->process->pconf, "%s(%d)", file, SHMCB_DEFAULT_SIZE) : NULL;
+    }
+    return spec;
 }
 
 int mab_introspect_check_config(server_rec *s, apr_pool_t *ptemp)
