@@ -84,6 +84,14 @@ const mab_endpoint_t *mab_conf_endpoint_at(int i)
     return APR_ARRAY_IDX(endpoints, i, const mab_endpoint_t *);
 }
 
+static int is_endpoint(const mab_endpoint_t *ep, const char *url, const char *issuer)
+{
+    if (url) {
+        return ep->url && strcmp(ep->url, url) == 0;
+    }
+    return !ep->url && issuer && strcmp(ep->issuer, issuer) == 0;
+}
+
 /* The endpoint of `url`, or (url NULL) the one `issuer`'s metadata names; registered while
  * the configuration is read or checked, only looked up once requests are served. */
 static const mab_endpoint_t *endpoint_for(apr_pool_t *p, const char *url, const char *issuer)
@@ -93,8 +101,7 @@ static const mab_endpoint_t *endpoint_for(apr_pool_t *p, const char *url, const 
 
     for (i = 0; endpoints && i < endpoints->nelts; i++) {
         ep = APR_ARRAY_IDX(endpoints, i, mab_endpoint_t *);
-        if (url ? ep->url && strcmp(ep->url, url) == 0
-                : !ep->url && strcmp(ep->issuer, issuer) == 0) {
+        if (is_endpoint(ep, url, issuer)) {
             return ep;
         }
     }
@@ -323,8 +330,8 @@ static const mab_introspection_t *resolve_introspection(const mab_dir_conf_t *se
                                                         apr_pool_t *p, int *mode)
 {
     const mab_endpoint_t *ep = !several && sec->introspection ? sec->introspection
-                               : box                           ? box->introspection
-                                                               : NULL;
+                               : box                          ? box->introspection
+                                                              : NULL;
     mab_introspection_t *in;
     int v = PICK(introspect, -1), c;
 
@@ -344,8 +351,8 @@ static const mab_introspection_t *resolve_introspection(const mab_dir_conf_t *se
     return in;
 }
 
-static void resolve_issuer(const mab_dir_conf_t *sec, const mab_dir_conf_t *box, int several,
-                           int i, apr_pool_t *p, mab_issuer_t *out, mab_rules_t *rules)
+static void resolve_issuer(const mab_dir_conf_t *sec, const mab_dir_conf_t *box, int several, int i,
+                           apr_pool_t *p, mab_issuer_t *out, mab_rules_t *rules)
 {
     /* Where a section names several issuers its own key sources could not say whose keys
      * they are (refused at startup): each issuer's come from its container or discovery. */
@@ -370,10 +377,9 @@ static void resolve_issuer(const mab_dir_conf_t *sec, const mab_dir_conf_t *box,
     rules->user_claim = PICK(user_claim, NULL);
     rules->user_claim = rules->user_claim ? rules->user_claim : defaults.user_claim;
     rules->scope_claim = PICK(scope_claim, NULL);
-    rules->introspection =
-        resolve_introspection(sec, box, several, out->iss,
-                              APR_ARRAY_IDX(sec->discoveries, i, mab_source_t *) != NULL, p,
-                              &rules->introspect);
+    rules->introspection = resolve_introspection(
+        sec, box, several, out->iss, APR_ARRAY_IDX(sec->discoveries, i, mab_source_t *) != NULL, p,
+        &rules->introspect);
 }
 
 const char *mab_conf_policy(const server_rec *s, const mab_dir_conf_t *conf, apr_pool_t *p,
@@ -394,8 +400,8 @@ const char *mab_conf_policy(const server_rec *s, const mab_dir_conf_t *conf, apr
     for (i = 0; i < n; i++) {
         const mab_introspection_t *in;
 
-        resolve_issuer(conf, box_of(s, APR_ARRAY_IDX(conf->issuers, i, const char *)), n > 1, i,
-                       p, &issuers[i], &rules[i]);
+        resolve_issuer(conf, box_of(s, APR_ARRAY_IDX(conf->issuers, i, const char *)), n > 1, i, p,
+                       &issuers[i], &rules[i]);
         in = rules[i].introspection;
         if (!rules[i].audiences && !rules[i].audience_any) {
             missing = "AuthBearerAudience";
@@ -1230,13 +1236,12 @@ static const char *resolve_path(void *ctx, const char *path)
     return ap_server_root_relative(ctx, path);
 }
 
-static const char *set_introspection_auth(cmd_parms *cmd, void *dconf, int argc,
-                                          char *const argv[])
+static const char *set_introspection_auth(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
 {
     mab_dir_conf_t *conf = dconf;
     mab_introspect_auth_t *auth = NULL;
-    const char *err = mab_introspect_auth_parse(cmd->pool, argc, argv, resolve_path, cmd->pool,
-                                                &auth);
+    const char *err =
+        mab_introspect_auth_parse(cmd->pool, argc, argv, resolve_path, cmd->pool, &auth);
 
     if (err) {
         return err;

@@ -59,11 +59,11 @@ typedef struct {
     apr_array_header_t *discoveries; /* mab_source_t *, one per issuer (NULL: not a URL) */
     const char *jwks_uri;
     struct mab_source_t *jwks;
-    struct mab_key_t *secret; /* AuthBearerSharedSecret, for HS256/384/512 */
-    const mab_endpoint_t *introspection;               /* AuthBearerIntrospection */
+    struct mab_key_t *secret;            /* AuthBearerSharedSecret, for HS256/384/512 */
+    const mab_endpoint_t *introspection; /* AuthBearerIntrospection */
     const struct mab_introspect_auth_t *introspect_auth; /* AuthBearerIntrospectionAuth */
-    int introspect;           /* AuthBearerIntrospect: mab_introspect_mode_e, -1 unset */
-    int introspection_cache;  /* AuthBearerIntrospectionCache seconds, -1 unset */
+    int introspect;          /* AuthBearerIntrospect: mab_introspect_mode_e, -1 unset */
+    int introspection_cache; /* AuthBearerIntrospectionCache seconds, -1 unset */
     /* What a token must be. */
     apr_array_header_t *audiences; /* const char *; NULL = unset */
     int audience_any;              /* AuthBearerAudience * */

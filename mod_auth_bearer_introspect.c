@@ -315,12 +315,12 @@ static const char *endpoint_url(const mab_endpoint_t *ep, apr_pool_t *p, const c
         return url;
     }
     apr_pool_clear(d->pool);
-    d->url = mab_discovery_fetch_member(d->pool, ep->issuer, "introspection_endpoint",
-                                        client.timeout_ms, client.ca_file, &meta, &max_age,
-                                        &d->why);
+    d->url =
+        mab_discovery_fetch_member(d->pool, ep->issuer, "introspection_endpoint", client.timeout_ms,
+                                   client.ca_file, &meta, &max_age, &d->why);
     if (d->url && !mab_fetch_url_allowed(d->pool, d->url, client.allow_insecure, &bad)) {
-        d->why = apr_psprintf(d->pool, "%s: introspection_endpoint %s is refused: %s", meta,
-                              d->url, bad);
+        d->why = apr_psprintf(d->pool, "%s: introspection_endpoint %s is refused: %s", meta, d->url,
+                              bad);
         d->url = NULL;
     }
     d->until = now + (d->url ? DISCOVERED_FOR : DISCOVERY_RETRY);
@@ -378,8 +378,8 @@ static int call(void *ctx, apr_pool_t *p, const unsigned char **val, unsigned *l
                      ep->name, mab_introspect_status_name(rc), *detail ? *detail : "-");
     }
     if (rc != MAB_IC_OK) {
-        note_error(ep, apr_psprintf(p, "%s: %s", mab_introspect_status_name(rc),
-                                    *detail ? *detail : "-"));
+        note_error(
+            ep, apr_psprintf(p, "%s: %s", mab_introspect_status_name(rc), *detail ? *detail : "-"));
         return -1;
     }
     *until = mab_introspect_cache_until(json_is_true(json_object_get(answer, "active")), answer,
@@ -394,9 +394,9 @@ static int call(void *ctx, apr_pool_t *p, const unsigned char **val, unsigned *l
     return 0;
 }
 
-static mab_err_e introspect(void *ctx, const mab_issuer_t *issuer, const char *tok,
-                            apr_size_t len, const unsigned char *digest, long long now,
-                            apr_pool_t *pool, json_t **answer, int *cached, const char **detail)
+static mab_err_e introspect(void *ctx, const mab_issuer_t *issuer, const char *tok, apr_size_t len,
+                            const unsigned char *digest, long long now, apr_pool_t *pool,
+                            json_t **answer, int *cached, const char **detail)
 {
     const mab_introspection_t *in = issuer->rules ? issuer->rules->introspection : NULL;
     const unsigned char *val = NULL;
@@ -421,8 +421,8 @@ static mab_err_e introspect(void *ctx, const mab_issuer_t *issuer, const char *t
         *detail = "cannot hash the token";
         return MAB_ERR_INTROSPECTION;
     }
-    rc = mab_ic_lookup(ic, &store, key, now, in->cache_s != 0, call, &c, pool, &val, &vlen,
-                       &from, detail);
+    rc = mab_ic_lookup(ic, &store, key, now, in->cache_s != 0, call, &c, pool, &val, &vlen, &from,
+                       detail);
     switch (rc) {
     case MAB_ICACHE_ANSWER:
         break;
@@ -535,9 +535,11 @@ json_t *mab_introspect_status_json(apr_pool_t *p)
         json_object_set_new(o, "calls", json_integer((json_int_t)v.calls));
         json_object_set_new(o, "cache_hits", json_integer((json_int_t)v.hits));
         json_object_set_new(o, "failures", json_integer((json_int_t)v.failures));
-        json_object_set_new(o, "last_error", v.last_error ? json_string(v.last_error) : json_null());
+        json_object_set_new(o, "last_error",
+                            v.last_error ? json_string(v.last_error) : json_null());
         json_object_set_new(o, "last_error_at",
-                            v.last_error_at ? json_integer((json_int_t)v.last_error_at) : json_null());
+                            v.last_error_at ? json_integer((json_int_t)v.last_error_at)
+                                            : json_null());
         json_array_append_new(list, o);
     }
     return list;
@@ -555,8 +557,9 @@ void mab_introspect_status_html(request_rec *r)
                    ap_escape_html2(r->pool, mab_conf_endpoint_at(i)->name, 1));
         ap_rprintf(r, "<tr><th>Calls</th><td>%" APR_UINT64_T_FMT "</td></tr>\n", v.calls);
         ap_rprintf(r, "<tr><th>Cache hits</th><td>%" APR_UINT64_T_FMT "</td></tr>\n", v.hits);
-        ap_rprintf(r, "<tr><th>Failures</th><td>%" APR_UINT64_T_FMT
-                      " (by kind and latency: the metrics below)</td></tr>\n",
+        ap_rprintf(r,
+                   "<tr><th>Failures</th><td>%" APR_UINT64_T_FMT
+                   " (by kind and latency: the metrics below)</td></tr>\n",
                    v.failures);
         ap_rprintf(r, "<tr><th>Last error</th><td>%s</td></tr>\n</table>\n",
                    v.last_error ? ap_escape_html2(r->pool, v.last_error, 1) : "");

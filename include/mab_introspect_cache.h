@@ -64,7 +64,11 @@ typedef struct mab_ic_opts_t {
 mab_ic_t *mab_ic_create(apr_pool_t *p, const mab_ic_opts_t *opts);
 
 /* Where the answer came from, for the status page and the metrics. */
-typedef enum { MAB_ICACHE_FROM_CALL = 0, MAB_ICACHE_FROM_FRONT, MAB_ICACHE_FROM_STORE } mab_ic_from_e;
+typedef enum {
+    MAB_ICACHE_FROM_CALL = 0,
+    MAB_ICACHE_FROM_FRONT,
+    MAB_ICACHE_FROM_STORE
+} mab_ic_from_e;
 
 /* The answer for `digest`, from the front, the store, another request's call or a call of
  * its own (`call`), at `now`. With `cache` 0 (AuthBearerIntrospectionCache 0) every request

@@ -31,14 +31,18 @@ typedef struct mab_rules_t {
     long skew;                           /* seconds of leeway for exp, nbf, iat */
     const char *user_claim;
     const char *scope_claim; /* the one claim Require scope reads; NULL: scope, scp, permissions */
-    int introspect;             /* mab_introspect_mode_e */
-    const void *introspection;  /* the glue's endpoint, handed back to the introspector */
+    int introspect;          /* mab_introspect_mode_e */
+    const void *introspection; /* the glue's endpoint, handed back to the introspector */
 } mab_rules_t;
 
 /* AuthBearerIntrospect: which of an issuer's tokens are asked about at its RFC 7662
  * endpoint. Opaque: tokens that are not JWTs (at most one issuer of a policy may, since an
  * opaque token names none); All: also JWTs, after local verification (revocation). */
-typedef enum { MAB_INTROSPECT_OFF = 0, MAB_INTROSPECT_OPAQUE, MAB_INTROSPECT_ALL } mab_introspect_mode_e;
+typedef enum {
+    MAB_INTROSPECT_OFF = 0,
+    MAB_INTROSPECT_OPAQUE,
+    MAB_INTROSPECT_ALL
+} mab_introspect_mode_e;
 
 /* One issuer a policy accepts, with the keys that may verify its tokens: never another
  * issuer's (issuer and key source travel as one unit). */

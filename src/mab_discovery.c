@@ -153,6 +153,6 @@ const char *mab_discovery_fetch(apr_pool_t *p, const char *issuer, long timeout_
                                 const char *ca_file, const char **meta_url, long *max_age,
                                 const char **why)
 {
-    return mab_discovery_fetch_member(p, issuer, "jwks_uri", timeout_ms, ca_file, meta_url,
-                                      max_age, why);
+    return mab_discovery_fetch_member(p, issuer, "jwks_uri", timeout_ms, ca_file, meta_url, max_age,
+                                      why);
 }

@@ -176,8 +176,7 @@ static long long get_until(const unsigned char *b)
 }
 
 static stored_e store_get(const mab_kvstore_t *st, const unsigned char *key, long long now,
-                          apr_pool_t *p, const unsigned char **val, unsigned *len,
-                          long long *until)
+                          apr_pool_t *p, const unsigned char **val, unsigned *len, long long *until)
 {
     unsigned char *buf = apr_palloc(p, MAB_ICACHE_MAX_VALUE);
     unsigned n = MAB_ICACHE_MAX_VALUE;
@@ -324,8 +323,8 @@ static void land(mab_ic_t *ic, flight_t *f, mab_ic_result_e rc, const unsigned c
  * the store, then makes it. */
 static mab_ic_result_e fly(mab_ic_t *ic, const mab_kvstore_t *st, const unsigned char *key,
                            const unsigned char *digest, long long now, mab_ic_call_fn *call,
-                           void *call_ctx, apr_pool_t *p, const unsigned char **val,
-                           unsigned *len, mab_ic_from_e *from, const char **detail)
+                           void *call_ctx, apr_pool_t *p, const unsigned char **val, unsigned *len,
+                           mab_ic_from_e *from, const char **detail)
 {
     static const unsigned char pending = TAG_PENDING;
     long long until = 0;
@@ -463,6 +462,7 @@ mab_ic_result_e mab_ic_lookup(mab_ic_t *ic, const mab_kvstore_t *st,
     apr_thread_mutex_unlock(ic->lock);
 
     rc = fly(ic, st, key, digest, now, call, call_ctx, p, val, len, from, detail);
-    land(ic, f, rc, rc == MAB_ICACHE_ANSWER ? *val : NULL, rc == MAB_ICACHE_ANSWER ? *len : 0, *detail);
+    land(ic, f, rc, rc == MAB_ICACHE_ANSWER ? *val : NULL, rc == MAB_ICACHE_ANSWER ? *len : 0,
+         *detail);
     return rc;
 }

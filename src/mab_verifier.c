@@ -405,9 +405,9 @@ static void check_claims(const mab_policy_t *policy, long long now, apr_pool_t *
     out->err = MAB_OK;
 }
 
-static int ask(const mab_verifier_t *v, const mab_issuer_t *issuer, const char *tok,
-               apr_size_t len, const unsigned char *digest, long long now, apr_pool_t *pool,
-               mab_verdict_t *out, json_t **answer)
+static int ask(const mab_verifier_t *v, const mab_issuer_t *issuer, const char *tok, apr_size_t len,
+               const unsigned char *digest, long long now, apr_pool_t *pool, mab_verdict_t *out,
+               json_t **answer)
 {
     const char *detail = NULL;
     int cached = 0;
@@ -479,9 +479,8 @@ static void verify_opaque(const mab_verifier_t *v, const mab_policy_t *policy,
 
 /* AuthBearerIntrospect All: a verified JWT is also asked about (revocation). Its own claims
  * stay the request's; the answer must say active, and its exp, when given, also holds. */
-static void check_revocation(const mab_verifier_t *v, const mab_policy_t *policy,
-                             const char *tok, apr_size_t len, long long now, apr_pool_t *pool,
-                             mab_verdict_t *out)
+static void check_revocation(const mab_verifier_t *v, const mab_policy_t *policy, const char *tok,
+                             apr_size_t len, long long now, apr_pool_t *pool, mab_verdict_t *out)
 {
     unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
     json_t *answer = NULL;

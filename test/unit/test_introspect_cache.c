@@ -190,7 +190,8 @@ static int run_threads(apr_pool_t *p, mab_ic_t *ic, ep_t *ep, int n, int token0,
     apr_status_t st;
 
     for (i = 0; i < n; i++) {
-        jobs[i] = (job_t){ic, ep, token0 + i % distinct, MAB_ICACHE_FAILED, MAB_ICACHE_FROM_CALL, NULL};
+        jobs[i] =
+            (job_t){ic, ep, token0 + i % distinct, MAB_ICACHE_FAILED, MAB_ICACHE_FROM_CALL, NULL};
         apr_pool_create(&jobs[i].pool, p);
         apr_thread_create(&th[i], NULL, worker, &jobs[i], p);
     }
@@ -236,16 +237,16 @@ int main(void)
     /* 2. another process (a fresh cache on the same store) finds it in the store */
     {
         mab_ic_t *other = mab_ic_create(p, &o);
-        is_int(mab_ic_lookup(other, &store, d, NOW + 2, 1, call, &ep, p, &val, &len, &from,
-                             &detail),
-               MAB_ICACHE_ANSWER, "another process: an answer");
+        is_int(
+            mab_ic_lookup(other, &store, d, NOW + 2, 1, call, &ep, p, &val, &len, &from, &detail),
+            MAB_ICACHE_ANSWER, "another process: an answer");
         is_int(from, MAB_ICACHE_FROM_STORE, "... from the shared store");
         is_int(atomic_load(&ep.calls), 1, "... and still one call");
         /* past the answer's own expiry: asked again, everywhere */
         mem.now = NOW + 61;
-        is_int(mab_ic_lookup(other, &store, d, NOW + 61, 1, call, &ep, p, &val, &len, &from,
-                             &detail),
-               MAB_ICACHE_ANSWER, "after its until: an answer");
+        is_int(
+            mab_ic_lookup(other, &store, d, NOW + 61, 1, call, &ep, p, &val, &len, &from, &detail),
+            MAB_ICACHE_ANSWER, "after its until: an answer");
         is_int(from, MAB_ICACHE_FROM_CALL, "... from a new call");
         is_int(atomic_load(&ep.calls), 2, "... the second call");
         mem.now = NOW;
@@ -284,9 +285,9 @@ int main(void)
         {
             mab_ic_opts_t quick = {64, 4, 200};
             mab_ic_t *waiting = mab_ic_create(p, &quick);
-            is_int(mab_ic_lookup(waiting, &store, d, NOW, 1, call, &ep, p, &val, &len, &from,
-                                 &detail),
-                   MAB_ICACHE_FAILED, "pending elsewhere, never answered: refused after the wait");
+            is_int(
+                mab_ic_lookup(waiting, &store, d, NOW, 1, call, &ep, p, &val, &len, &from, &detail),
+                MAB_ICACHE_FAILED, "pending elsewhere, never answered: refused after the wait");
             ok(detail && strstr(detail, "timed out"), "... saying it timed out (%s)",
                detail ? detail : "-");
             is_int(atomic_load(&ep.calls), 0, "... without a call of its own");
