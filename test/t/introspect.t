@@ -131,13 +131,15 @@ like(www($r), qr/audience mismatch/, '... audience mismatch');
     like(www($r), qr/token is not active/, '... not active');
 }
 
+$h->stop;
+
 # --- the endpoint failing: never 200, never 500 -------------------------------------------------
+# A server of its own with the default cache (60 s), so the token answered before the outage
+# stays cached however slow this machine is.
+$h = server(what => 'failures, cache 60 s');
 my $kept = token();
 is($h->get('/api/ok.txt', token => $kept)->code, 200, 'a token answered before the outage');
 for my $mode (qw(500 garbage close hang)) {
-    # the kept answer is renewed first: AuthBearerIntrospectionCache is 3 s here
-    $as->mode('/token/introspection', 'ok');
-    $h->get('/api/ok.txt', token => $kept);
     $as->mode('/token/introspection', $mode);
     my $t0 = time;
     $r = $h->get('/api/ok.txt', token => token());
@@ -158,8 +160,8 @@ like($h->error_log, qr/MAB00907: introspection at \S+ failed \(http_status\)/, '
     note join "\n", grep { /introspection|503/ && !/^#/ } split /\n/, $m;
     my ($calls) = $m =~ /^mod_auth_bearer_introspection_calls_total\{endpoint="\Q$ep\E"\} (\d+)$/m;
     my ($hits) = $m =~ /^mod_auth_bearer_introspection_cache_hits_total\{endpoint="\Q$ep\E"\} (\d+)$/m;
-    cmp_ok($calls // 0, '>=', 10, "metrics: introspection calls counted for the endpoint ($calls)");
-    cmp_ok($hits // 0, '>=', 5, "metrics: cache hits counted ($hits)");
+    is($calls // 0, 5, "metrics: introspection calls counted for the endpoint (the kept token's and four failed)");
+    is($hits // 0, 4, "metrics: cache hits counted (the kept token, four times)");
     like($m, qr/^mod_auth_bearer_introspection_failures_total\{endpoint="\Q$ep\E",kind="http_status"\} 1$/m,
          'metrics: the 500 counted as http_status');
     like($m, qr/^mod_auth_bearer_introspection_failures_total\{endpoint="\Q$ep\E",kind="timeout"\} 1$/m,

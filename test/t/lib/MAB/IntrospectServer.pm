@@ -587,6 +587,6 @@ sub stop {
     delete $s->{pid};
 }
 
-sub DESTROY { $_[0]->stop }
+sub DESTROY { local ($?, $@); $_[0]->stop }    # keeps the exit status a test ends with
 
 1;
