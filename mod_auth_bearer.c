@@ -33,6 +33,7 @@
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_refresh.h"
 #include "mod_auth_bearer_request.h"
+#include "mod_auth_bearer_resource.h"
 #include "mod_auth_bearer_status.h"
 
 /* Under DefaultRuntimeDir: the last good key set of each source, for the next start. */
@@ -51,6 +52,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     /* A new configuration generation gets a new set of key sources. */
     mab_conf_pre_config(pconf);
+    mab_resource_pre_config(pconf);
     return OK;
 }
 
@@ -67,8 +69,9 @@ static int pre_config_last(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     int transport = mab_check_transport(s, ptemp), lines = mab_authz_check_config(s);
+    int resources = mab_resource_check_config(s, pconf, ptemp);
 
-    return transport == 0 && lines == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    return transport == 0 && lines == 0 && resources == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 /* The directory of kept key sets: made by the parent (root, usually) and handed to the
@@ -203,12 +206,14 @@ static int fixups_last(request_rec *r)
  *   pre_config         a new key cache for the configuration's sources; Require scope
  *                      and claim taken back from a module loaded later (REALLY_LAST)
  *   check_config       transport rule for key sources, shared Require lines against
- *                      their section's AuthType (also apachectl -t)
+ *                      their section's AuthType, the RFC 9728 metadata documents built
+ *                      and checked (also apachectl -t)
  *   post_config        claim header names per vhost, section warnings, libcurl, the
  *                      metrics block and the key cache in shared memory, the kept key
  *                      sets loaded, the watchdog refresh
  *   child_init         key-cache locks and fetchers, the token cache
  *   post_read_request  client copies of the vhost's claim headers removed (REALLY_FIRST)
+ *   quick_handler      a metadata URL answered before any access control (FIRST)
  *   header_parser      and those of the request's sections, .htaccess too (REALLY_FIRST)
  *   check_access_ex    CORS preflight allowed without a token (FIRST)
  *   check_access       AuthBearerOptional: a present token verified early
@@ -230,6 +235,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_quick_handler(mab_resource_quick_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_header_parser(header_parser, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_access_ex(mab_access_preflight, NULL, NULL, APR_HOOK_FIRST,
                             AP_AUTH_INTERNAL_PER_CONF);

@@ -37,6 +37,7 @@
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_request.h"
+#include "mod_auth_bearer_resource_conf.h"
 
 typedef struct {
     const char *what; /* the provider name the line used, for messages */
@@ -102,6 +103,7 @@ static const char *parse_scope_as(cmd_parms *cmd, const char *what, const char *
         return apr_psprintf(cmd->pool, "Require %s needs at least one scope", what);
     }
     req->negated = is_negated(cmd);
+    mab_resource_note_scopes(cmd, req->scopes, req->negated);
     *parsed = req;
     return NULL;
 }
@@ -194,6 +196,11 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
     authz_status rv = token_state(r, req->what, &st);
 
     if (rv != AUTHZ_GRANTED) {
+        /* what a 401 asks the client to get (a declared resource's challenge) */
+        mab_req_t *asked = ap_get_module_config(r->request_config, &auth_bearer_module);
+        if (asked && !req->negated) {
+            remember(&asked->asked_scopes, r->pool, req->scopes);
+        }
         return rv;
     }
     if (mab_claims_has_scopes_in(st->v.claims, scope_claim_of(&st->v), req->scopes, &missing)) {

@@ -16,6 +16,7 @@
 #include "mod_auth_bearer_export.h"
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_request.h"
+#include "mod_auth_bearer_resource.h"
 
 /* This process's stores: the configuration's key cache, and its own token cache. */
 static mab_verifier_t verifier;
@@ -173,6 +174,7 @@ void mab_request_challenge(request_rec *r, const char *error, const char *descri
     const char *realm = ap_auth_name(r);
     const char *v = MAB_AUTH_TYPE;
     const char *sep = " ";
+    const char *metadata = mab_resource_challenge_url(r);
 
     if (realm) {
         v = apr_pstrcat(r->pool, v, " realm=", quote(r->pool, realm), NULL);
@@ -185,9 +187,14 @@ void mab_request_challenge(request_rec *r, const char *error, const char *descri
             v = apr_pstrcat(r->pool, v, sep, "error_description=", quote(r->pool, description),
                             NULL);
         }
-        if (scope) {
-            v = apr_pstrcat(r->pool, v, sep, "scope=", quote(r->pool, scope), NULL);
-        }
+    }
+    if (scope) {
+        v = apr_pstrcat(r->pool, v, sep, "scope=", quote(r->pool, scope), NULL);
+        sep = ", ";
+    }
+    /* RFC 9728 §5.1 */
+    if (metadata) {
+        v = apr_pstrcat(r->pool, v, sep, "resource_metadata=", quote(r->pool, metadata), NULL);
     }
     apr_table_setn(r->err_headers_out,
                    (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate", v);
@@ -264,7 +271,12 @@ int mab_request_authn_result(request_rec *r, mab_req_t *st)
     code = mab_err_rfc6750(st->v.err);
     description = code ? mab_err_desc(st->v.err) : NULL;
     if (st->status != HTTP_INTERNAL_SERVER_ERROR) {
-        mab_request_challenge(r, code, description, NULL);
+        /* A declared resource's 401 names the scopes its Require lines asked for (MCP). */
+        mab_request_challenge(r, code, description,
+                              st->status == HTTP_UNAUTHORIZED && st->asked_scopes
+                                      && st->asked_scopes->nelts && mab_resource_declared(r)
+                                  ? apr_array_pstrcat(r->pool, st->asked_scopes, ' ')
+                                  : NULL);
     }
     if (description) {
         mab_request_log_denial(r, st->status, st, description, st->v.detail);
