@@ -37,6 +37,7 @@
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_request.h"
+#include "mod_auth_bearer_resource.h"
 #include "mod_auth_bearer_resource_conf.h"
 
 typedef struct {
@@ -195,12 +196,14 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
     mab_req_t *st = NULL;
     authz_status rv = token_state(r, req->what, &st);
 
-    if (rv != AUTHZ_GRANTED) {
-        /* what a 401 asks the client to get (a declared resource's challenge) */
+    if (!req->negated) {
+        /* what a declared resource's 401 and 403 ask the client to get (MCP) */
         mab_req_t *asked = ap_get_module_config(r->request_config, &auth_bearer_module);
-        if (asked && !req->negated) {
+        if (asked) {
             remember(&asked->asked_scopes, r->pool, req->scopes);
         }
+    }
+    if (rv != AUTHZ_GRANTED) {
         return rv;
     }
     if (mab_claims_has_scopes_in(st->v.claims, scope_claim_of(&st->v), req->scopes, &missing)) {
@@ -523,7 +526,12 @@ static void explain_403(request_rec *out, request_rec *orig, mab_req_t *st)
     st->explained = 1;
     if (st->denied_scopes && st->denied_scopes->nelts) {
         const char *scopes = apr_array_pstrcat(out->pool, st->denied_scopes, ' ');
-        mab_request_challenge(orig, "insufficient_scope", NULL, scopes);
+        /* A declared resource names every scope the request needs, granted ones too, so a
+         * client that asks again for these keeps what it had (MCP step-up). */
+        mab_request_challenge(orig, "insufficient_scope", NULL,
+                              mab_resource_declared(orig) && st->asked_scopes
+                                  ? apr_array_pstrcat(out->pool, st->asked_scopes, ' ')
+                                  : scopes);
         mab_request_log_denial(orig, HTTP_FORBIDDEN, st, "insufficient scope",
                                apr_pstrcat(out->pool, "requires ", scopes, NULL));
         kind = MAB_FORBIDDEN_SCOPE;

@@ -11,7 +11,7 @@ typedef struct {
     int status; /* OK, HTTP_BAD_REQUEST, HTTP_UNAUTHORIZED, HTTP_INTERNAL_SERVER_ERROR */
     /* What the authz providers found, for the 403's challenge and log line. */
     apr_array_header_t *denied_scopes; /* scopes a failed Require scope asked for */
-    apr_array_header_t *asked_scopes;  /* scopes Require scope lines asked for, token or not */
+    apr_array_header_t *asked_scopes;  /* every scope the evaluated Require scope lines named */
     const char *denied_claim;          /* the claim a failed Require claim named */
     const char *refused_rule;          /* a negated Require scope/claim the token met */
     int authz_passed; /* fixups ran: a later 403 is not an authorization decision */

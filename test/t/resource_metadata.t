@@ -171,8 +171,8 @@ is($r->header('WWW-Authenticate'),
 $r = $h->get('/mcp/ok.txt', token => mint(claims => { aud => $aud, scope => 'mcp:read' }),
     headers => { 'X-Tool' => 'delete' });
 is($r->code, 403, '<If>: the tool needs its scope');
-like($r->header('WWW-Authenticate') // '', qr/error="insufficient_scope", scope="items:delete"/,
-    '<If>: the 403 names the tool scope');
+like($r->header('WWW-Authenticate') // '', qr/error="insufficient_scope", scope="mcp:read items:delete"/,
+    '<If>: the 403 names the tool scope, and the granted one (MCP step-up keeps it)');
 is($h->get('/mcp/ok.txt', token => mint(claims => { aud => $aud, scope => 'mcp:read items:delete' }),
     headers => { 'X-Tool' => 'delete' })->code, 200, '<If>: with the scope, 200');
 
