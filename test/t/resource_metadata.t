@@ -201,6 +201,37 @@ is($h->get('/plain/ok.txt')->header('WWW-Authenticate'), 'Bearer realm="mcp"',
 unlike($h->error_log, qr/\[(error|emerg|crit)\]/, 'no error in the log');
 $h->stop;
 
+# --- conf/mcp-example.conf, as shipped ---------------------------------------------------------
+{
+    my $mods = MAB::Httpd::_modules_dir();
+    my $example = Apache::Test::vars('t_dir') . '/../../conf/mcp-example.conf';
+    my $x = MAB::Httpd->new(conf => "LoadModule proxy_module $mods/mod_proxy.so\n"
+        . "LoadModule proxy_http_module $mods/mod_proxy_http.so\nInclude $example\n");
+    ok($x->start, 'conf/mcp-example.conf: httpd starts with it') or diag $x->{start_output};
+    my $r = $x->get("$WK/mcp");
+    my $d = eval { $json->decode($r->decoded_content) } // {};
+    is_deeply($d, {
+        resource                 => 'https://mcp.example.com/mcp',
+        authorization_servers    => ['https://auth.example.com/'],
+        scopes_supported         => ['mcp:tools', 'items:delete'],
+        bearer_methods_supported => ['header'],
+        resource_name            => 'Example MCP server',
+        resource_documentation   => 'https://mcp.example.com/docs',
+    }, 'conf/mcp-example.conf: its document') or diag $r->as_string;
+    my $post = sub { $ua->post($x->url('/mcp'), 'Mcp-Method' => $_[0], 'Mcp-Name' => $_[1], Content => '{}')
+        ->header('WWW-Authenticate') // '' };
+    my $c = $post->('tools/call', 'delete-all');
+    like($c, qr/^Bearer realm="mcp", scope="mcp:tools items:delete", resource_metadata="https:\/\/mcp.example.com\/.well-known\/oauth-protected-resource\/mcp"$/,
+        'conf/mcp-example.conf: a tool that is not free asks for items:delete');
+    like($post->('tools/call', 'greet'), qr/scope="mcp:tools", /,
+        'conf/mcp-example.conf: a free tool asks for mcp:tools only');
+    like($post->(undef, undef), qr/scope="mcp:tools items:delete", /,
+        'conf/mcp-example.conf: without the headers, items:delete too (allow-list)');
+    like($x->get('/mcp')->header('WWW-Authenticate') // '', qr/scope="mcp:tools", /,
+        'conf/mcp-example.conf: GET (the SSE stream) needs mcp:tools only');
+    $x->stop;
+}
+
 # --- startup errors ---------------------------------------------------------------------------
 sub refused {
     my ($conf, $want, $name) = @_;
