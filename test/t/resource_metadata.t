@@ -201,6 +201,41 @@ is($h->get('/plain/ok.txt')->header('WWW-Authenticate'), 'Bearer realm="mcp"',
 unlike($h->error_log, qr/\[(error|emerg|crit)\]/, 'no error in the log');
 $h->stop;
 
+# --- virtual hosts: a vhost's resource is answered on that vhost only ---------------------------
+{
+    my $x = MAB::Httpd->new(paths => [qw(a v)]);
+    my $p = $x->port;
+    open my $fh, '>>', $x->dir . '/httpd.conf' or die;
+    print $fh <<"CONF";
+AuthBearerJWKS $jwks
+<VirtualHost 127.0.0.1:$p>
+    ServerName main.test
+</VirtualHost>
+<VirtualHost 127.0.0.1:$p>
+    ServerName vh.test
+    <Location /v>
+$base        AuthBearerIssuer https://issuer.test/
+        AuthBearerResource https://vh.test/v
+        Require scope v
+    </Location>
+</VirtualHost>
+<Location /a>
+$base    AuthBearerIssuer https://issuer.test/
+    AuthBearerResource https://main.test/a
+    Require scope a
+</Location>
+CONF
+    close $fh;
+    ok($x->start, 'virtual hosts: httpd starts') or diag $x->{start_output};
+    my $get = sub { $ua->get($x->url($_[1]), Host => $_[0]) };
+    is($get->('vh.test', "$WK/v")->code, 200, 'the vhost answers its own resource');
+    like($get->('vh.test', "$WK/v")->decoded_content, qr/"scopes_supported":\["v"\]/, 'with its scopes');
+    is($get->('main.test', "$WK/v")->code, 404, 'another vhost does not');
+    is($get->('main.test', "$WK/a")->code, 200, 'a main-server section is answered on a vhost');
+    is($get->('vh.test', "$WK/a")->code, 200, '... on every vhost (they inherit it)');
+    $x->stop;
+}
+
 # --- conf/mcp-example.conf, as shipped ---------------------------------------------------------
 {
     my $mods = MAB::Httpd::_modules_dir();
