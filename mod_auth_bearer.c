@@ -30,6 +30,7 @@
 #include "mod_auth_bearer_check.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_handoff.h"
+#include "mod_auth_bearer_introspect.h"
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_refresh.h"
 #include "mod_auth_bearer_request.h"
@@ -52,6 +53,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     /* A new configuration generation gets a new set of key sources. */
     mab_conf_pre_config(pconf);
+    mab_introspect_pre_config(pconf);
     mab_resource_pre_config(pconf);
     return OK;
 }
@@ -68,10 +70,13 @@ static int pre_config_last(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
  * apachectl -t and before a restart replaces the running configuration. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    int transport = mab_check_transport(s, ptemp), lines = mab_authz_check_config(s);
-    int resources = mab_resource_check_config(s, pconf, ptemp);
+    int rc = mab_check_transport(s, ptemp);
 
-    return transport == 0 && lines == 0 && resources == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    rc |= mab_authz_check_config(s);
+    rc |= mab_check_introspection(s, ptemp);
+    rc |= mab_introspect_check_config(s, ptemp);
+    rc |= mab_resource_check_config(s, pconf, ptemp);
+    return rc == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 /* The directory of kept key sets: made by the parent (root, usually) and handed to the
@@ -155,7 +160,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     /* Restarts begin with the keys the last run had, not with a wait for every issuer. */
     mab_keycache_load_stored(mab_conf_keycache(), ptemp);
     mab_refresh_start(s, pconf, mab_conf_keycache());
-    return OK;
+    return mab_introspect_post_config(pconf, ptemp, s);
 }
 
 static void child_init(apr_pool_t *pchild, server_rec *s)

@@ -323,3 +323,53 @@ int mab_check_transport(server_rec *main_server, apr_pool_t *ptemp)
     }
     return walk_sections(main_server, ptemp, 0, check_discovery) != 0 ? -1 : rc;
 }
+
+/* --- introspection ----------------------------------------------------------------------------
+ */
+/* An opaque token names no issuer: it may only ever be sent to one endpoint. */
+static int check_opaque_issuers(server_rec *s, const char *kind, const char *path,
+                                const mab_dir_conf_t *conf, const mab_dir_conf_t *own,
+                                apr_pool_t *p)
+{
+    mab_policy_t policy;
+    const char *first = NULL;
+    int i;
+
+    if (mab_conf_policy(s, conf, p, &policy) != NULL) {
+        return 0;
+    }
+    for (i = 0; i < policy.nissuers; i++) {
+        const mab_rules_t *rules = policy.issuers[i].rules;
+        if (!rules || rules->introspect < MAB_INTROSPECT_OPAQUE || !rules->introspection) {
+            continue;
+        }
+        if (first) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         "MAB00061: <%s %s> accepts opaque tokens of two introspecting issuers "
+                         "(%s and %s): an opaque token names no issuer and must never be sent "
+                         "to one it was not meant for; set AuthBearerIntrospect Off for all "
+                         "but one of them",
+                         kind, path, first, policy.issuers[i].iss);
+            return -1;
+        }
+        first = policy.issuers[i].iss;
+    }
+    return 0;
+}
+
+int mab_check_introspection(server_rec *main_server, apr_pool_t *ptemp)
+{
+    int i, rc = 0;
+
+    allow_insecure = mab_srv_allow_insecure(mab_srv_conf(main_server));
+    /* First the sections: their policies register the discovered endpoints too. */
+    rc = walk_sections(main_server, ptemp, 0, check_opaque_issuers);
+    for (i = 0; i < mab_conf_endpoint_count(); i++) {
+        const char *url = mab_conf_endpoint_at(i)->url;
+        /* a discovered endpoint is checked when the metadata names it */
+        if (url && refuse(main_server, ptemp, "AuthBearerIntrospection", url, "") != 0) {
+            rc = -1;
+        }
+    }
+    return rc;
+}

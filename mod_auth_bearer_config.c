@@ -9,6 +9,7 @@
 #include "mab_claims.h"
 #include "mab_fetch.h"
 #include "mab_hdrenc.h"
+#include "mab_introspect_auth.h"
 #include "mab_jwk.h"
 #include "mab_jws.h"
 #include "mab_keycache.h"
@@ -30,6 +31,7 @@ static const struct {
     long refresh_min, refresh_max, refetch_interval, fetch_timeout, max_stale, cache_size,
         token_cache;
     int allow_insecure;
+    long introspection_cache;
 } defaults = {
     .skew = 30,
     .max_token_size = MAB_MAX_TOKEN_SIZE,
@@ -52,6 +54,7 @@ static const struct {
     .cache_size = 256 * 1024,
     .token_cache = MAB_TOKENCACHE_DEFAULT_ENTRIES,
     .allow_insecure = 0,
+    .introspection_cache = 60,
 };
 
 #define SET_OR(v, d) ((v) != -1 ? (v) : (d))
@@ -60,11 +63,59 @@ static const struct {
 static mab_keycache_t *keycache;
 /* The main server's <AuthBearerIssuer> containers, which virtual hosts inherit. */
 static apr_hash_t *main_boxes;
+/* This generation's introspection endpoints (mab_endpoint_t *), one per URL. */
+static apr_array_header_t *endpoints;
+static apr_pool_t *endpoints_pool;
 
 void mab_conf_pre_config(apr_pool_t *pconf)
 {
     keycache = mab_keycache_create(pconf);
     main_boxes = NULL;
+    endpoints = apr_array_make(pconf, 4, sizeof(mab_endpoint_t *));
+    endpoints_pool = pconf;
+}
+
+int mab_conf_endpoint_count(void)
+{
+    return endpoints ? endpoints->nelts : 0;
+}
+
+const mab_endpoint_t *mab_conf_endpoint_at(int i)
+{
+    return APR_ARRAY_IDX(endpoints, i, const mab_endpoint_t *);
+}
+
+static int is_endpoint(const mab_endpoint_t *ep, const char *url, const char *issuer)
+{
+    if (url) {
+        return ep->url && strcmp(ep->url, url) == 0;
+    }
+    return !ep->url && issuer && strcmp(ep->issuer, issuer) == 0;
+}
+
+/* The endpoint of `url`, or (url NULL) the one `issuer`'s metadata names; registered while
+ * the configuration is read or checked, only looked up once requests are served. */
+static const mab_endpoint_t *endpoint_for(apr_pool_t *p, const char *url, const char *issuer)
+{
+    mab_endpoint_t *ep;
+    int i;
+
+    for (i = 0; endpoints && i < endpoints->nelts; i++) {
+        ep = APR_ARRAY_IDX(endpoints, i, mab_endpoint_t *);
+        if (is_endpoint(ep, url, issuer)) {
+            return ep;
+        }
+    }
+    if (!endpoints || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_RUN_MPM) {
+        return NULL;
+    }
+    ep = apr_palloc(endpoints_pool, sizeof(*ep));
+    ep->url = url;
+    ep->issuer = issuer;
+    ep->name = url ? url : apr_pstrcat(endpoints_pool, "introspection_endpoint of ", issuer, NULL);
+    ep->index = endpoints->nelts;
+    APR_ARRAY_PUSH(endpoints, mab_endpoint_t *) = ep;
+    return ep;
 }
 
 mab_keycache_t *mab_conf_keycache(void)
@@ -95,6 +146,8 @@ void *mab_create_dir_conf(apr_pool_t *p, char *dir)
     conf->optional = -1;
     conf->allow_preflight = -1;
     conf->token_cache = -1;
+    conf->introspect = -1;
+    conf->introspection_cache = -1;
     return conf;
 }
 
@@ -145,6 +198,10 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->jwks = keys->jwks;
     }
     conf->secret = add->secret ? add->secret : keys->secret;
+    conf->introspection = add->introspection ? add->introspection : keys->introspection;
+    conf->introspect_auth = add->introspect_auth ? add->introspect_auth : keys->introspect_auth;
+    conf->introspect = SET_OR(add->introspect, keys->introspect);
+    conf->introspection_cache = SET_OR(add->introspection_cache, keys->introspection_cache);
     /* Audience and its "*" opt-out are one setting: whichever the inner scope set wins. */
     if (add->audiences || add->audience_any != -1) {
         conf->audiences = add->audiences;
@@ -273,8 +330,37 @@ static int has_audience(const mab_dir_conf_t *c)
  * widened by a container. */
 #define PICK(field, unset) (sec->field != (unset) ? sec->field : box ? box->field : (unset))
 
+/* The issuer's introspection: its endpoint where a section or its container names one
+ * (the section's only where it accepts this issuer alone), and with it how it is asked. */
+static const mab_introspection_t *resolve_introspection(const mab_dir_conf_t *sec,
+                                                        const mab_dir_conf_t *box, int several,
+                                                        const char *iss, int has_discovery,
+                                                        apr_pool_t *p, int *mode)
+{
+    const mab_endpoint_t *ep = !several && sec->introspection ? sec->introspection
+                               : box                          ? box->introspection
+                                                              : NULL;
+    mab_introspection_t *in;
+    int v = PICK(introspect, -1), c;
+
+    *mode = v == -1 ? (ep ? MAB_INTROSPECT_OPAQUE : MAB_INTROSPECT_OFF) : v;
+    /* Asked for explicitly without an endpoint: the one the issuer's metadata names. */
+    if (!ep && *mode != MAB_INTROSPECT_OFF && has_discovery) {
+        ep = endpoint_for(p, NULL, iss);
+    }
+    if (*mode == MAB_INTROSPECT_OFF || !ep) {
+        return NULL;
+    }
+    in = apr_palloc(p, sizeof(*in));
+    in->ep = ep;
+    in->auth = PICK(introspect_auth, NULL);
+    c = PICK(introspection_cache, -1);
+    in->cache_s = SET_OR(c, defaults.introspection_cache);
+    return in;
+}
+
 static void resolve_issuer(const mab_dir_conf_t *sec, const mab_dir_conf_t *box, int several, int i,
-                           mab_issuer_t *out, mab_rules_t *rules)
+                           apr_pool_t *p, mab_issuer_t *out, mab_rules_t *rules)
 {
     /* Where a section names several issuers its own key sources could not say whose keys
      * they are (refused at startup): each issuer's come from its container or discovery. */
@@ -304,6 +390,9 @@ static void resolve_issuer(const mab_dir_conf_t *sec, const mab_dir_conf_t *box,
     rules->user_claim = PICK(user_claim, NULL);
     rules->user_claim = rules->user_claim ? rules->user_claim : defaults.user_claim;
     rules->scope_claim = PICK(scope_claim, NULL);
+    rules->introspection = resolve_introspection(
+        sec, box, several, out->iss, APR_ARRAY_IDX(sec->discoveries, i, mab_source_t *) != NULL, p,
+        &rules->introspect);
 }
 
 const char *mab_conf_policy(const server_rec *s, const mab_dir_conf_t *conf, apr_pool_t *p,
@@ -322,13 +411,22 @@ const char *mab_conf_policy(const server_rec *s, const mab_dir_conf_t *conf, apr
     issuers = apr_palloc(p, (apr_size_t)n * sizeof(*issuers));
     rules = apr_palloc(p, (apr_size_t)n * sizeof(*rules));
     for (i = 0; i < n; i++) {
-        resolve_issuer(conf, box_of(s, APR_ARRAY_IDX(conf->issuers, i, const char *)), n > 1, i,
+        const mab_introspection_t *in;
+
+        resolve_issuer(conf, box_of(s, APR_ARRAY_IDX(conf->issuers, i, const char *)), n > 1, i, p,
                        &issuers[i], &rules[i]);
-        if (!missing && !rules[i].audiences && !rules[i].audience_any) {
+        in = rules[i].introspection;
+        if (!rules[i].audiences && !rules[i].audience_any) {
             missing = "AuthBearerAudience";
         }
-        else if (!missing && !issuers[i].keys && !issuers[i].secret) {
-            missing = "AuthBearerJWKS";
+        else if (!issuers[i].keys && !issuers[i].secret && !in) {
+            missing = rules[i].introspect ? "AuthBearerIntrospection" : "AuthBearerJWKS";
+        }
+        else if (rules[i].introspect && !in) {
+            missing = "AuthBearerIntrospection";
+        }
+        else if (in && !in->auth) {
+            missing = "AuthBearerIntrospectionAuth";
         }
         if (missing && n > 1) {
             missing = apr_psprintf(p, "%s (for issuer %s, in its <AuthBearerIssuer>)", missing,
@@ -1122,6 +1220,96 @@ static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
     return number(cmd, arg, 0, MAB_TOKENCACHE_MAX_ENTRIES, "entries", &conf->token_cache);
 }
 
+/* --- introspection (RFC 7662) --------------------------------------------------------------- */
+static const char *set_introspection(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *conf = dconf;
+
+    if (strncasecmp(arg, "https://", 8) != 0 && strncasecmp(arg, "http://", 7) != 0) {
+        return apr_psprintf(cmd->pool,
+                            "AuthBearerIntrospection: '%s' is not an https:// (or loopback "
+                            "http://) URL of the issuer's RFC 7662 endpoint",
+                            arg);
+    }
+    if (ap_strchr_c(arg, '#')) {
+        return "AuthBearerIntrospection: the URL cannot have a fragment";
+    }
+    if (several_issuers(conf)) {
+        return several_issuers_error(cmd, "AuthBearerIntrospection");
+    }
+    if (!endpoints) {
+        return "AuthBearerIntrospection: module not initialised (is it loaded with LoadModule?)";
+    }
+    conf->introspection = endpoint_for(cmd->pool, arg, NULL);
+    return NULL;
+}
+
+static const char *resolve_path(void *ctx, const char *path)
+{
+    return ap_server_root_relative(ctx, path);
+}
+
+static const char *set_introspection_auth(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
+{
+    mab_dir_conf_t *conf = dconf;
+    mab_introspect_auth_t *auth = NULL;
+    const char *err =
+        mab_introspect_auth_parse(cmd->pool, argc, argv, resolve_path, cmd->pool, &auth);
+
+    if (err) {
+        return err;
+    }
+    conf->introspect_auth = auth;
+    return NULL;
+}
+
+static const char *set_introspect(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *conf = dconf;
+
+    if (strcasecmp(arg, "Opaque") == 0) {
+        conf->introspect = MAB_INTROSPECT_OPAQUE;
+    }
+    else if (strcasecmp(arg, "All") == 0) {
+        conf->introspect = MAB_INTROSPECT_ALL;
+    }
+    else if (strcasecmp(arg, "Off") == 0) {
+        conf->introspect = MAB_INTROSPECT_OFF;
+    }
+    else {
+        return "AuthBearerIntrospect needs Opaque (tokens that are not JWTs), All (JWTs too, "
+               "after local verification) or Off";
+    }
+    return NULL;
+}
+
+static const char *set_introspection_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    mab_dir_conf_t *conf = dconf;
+    long v = 0;
+    const char *err = seconds(cmd, arg, 0, 86400, &v);
+
+    conf->introspection_cache = err ? conf->introspection_cache : (int)v;
+    return err;
+}
+
+/* provider[:args], as httpd's own SSLSessionCache and CacheSocache take it. */
+static const char *set_socache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    mab_srv_conf_t *conf = global_conf(cmd, &err);
+
+    if (err) {
+        return err;
+    }
+    if (!*arg || *arg == ':') {
+        return "AuthBearerSOCache needs a provider: shmcb, memcache:host:port[,host:port] or "
+               "redis:host:port";
+    }
+    conf->socache = arg;
+    return NULL;
+}
+
 const command_rec mab_cmds[] = {
     /* key sets (server-wide) */
     AP_INIT_TAKE1("AuthBearerCacheSize", set_cache_size, NULL, RSRC_CONF,
@@ -1193,6 +1381,25 @@ const command_rec mab_cmds[] = {
     AP_INIT_TAKE1("AuthBearerScopeClaim", set_claim_name,
                   (void *)APR_OFFSETOF(mab_dir_conf_t, scope_claim), OR_AUTHCFG,
                   "the one claim Require scope reads (default: scope, scp and permissions)"),
+    /* introspection */
+    AP_INIT_TAKE1("AuthBearerIntrospection", set_introspection, NULL, RSRC_CONF | ACCESS_CONF,
+                  "the issuer's RFC 7662 introspection endpoint (https://, or http:// on "
+                  "loopback)"),
+    AP_INIT_TAKE_ARGV("AuthBearerIntrospectionAuth", set_introspection_auth, NULL,
+                      RSRC_CONF | ACCESS_CONF,
+                      "how the module authenticates to the introspection endpoint: "
+                      "client_secret_basic|client_secret_post <id> file:|env:, private_key_jwt "
+                      "<id> <key.pem> [alg], tls_client_auth <id> <cert.pem> <key.pem>, bearer "
+                      "file:|env:"),
+    AP_INIT_TAKE1("AuthBearerIntrospect", set_introspect, NULL, OR_AUTHCFG,
+                  "Opaque: introspect tokens that are not JWTs (default where "
+                  "AuthBearerIntrospection is set); All: JWTs too; Off"),
+    AP_INIT_TAKE1("AuthBearerIntrospectionCache", set_introspection_cache, NULL, OR_AUTHCFG,
+                  "seconds an active answer is reused, never past its exp (default 60; 0 asks "
+                  "every time)"),
+    AP_INIT_TAKE1("AuthBearerSOCache", set_socache, NULL, RSRC_CONF,
+                  "where introspection answers are shared: shmcb (default, one httpd), "
+                  "memcache:host:port or redis:host:port (a fleet)"),
     /* verified-token cache */
     AP_INIT_TAKE1("AuthBearerTokenCache", set_token_cache, NULL, RSRC_CONF | ACCESS_CONF,
                   "verified tokens each process remembers (default 4096; 0 off); in a "

@@ -8,6 +8,7 @@
 
 #include "mod_auth_bearer_private.h"
 
+struct mab_introspect_auth_t;
 struct mab_key_t;
 struct mab_keycache_t;
 struct mab_keycache_opts_t;
@@ -33,7 +34,25 @@ typedef struct {
     apr_array_header_t *scrub_names;
     /* <AuthBearerIssuer iss> of this server or virtual host: iss -> its mab_dir_conf_t */
     apr_hash_t *issuer_boxes;
+    const char *socache; /* AuthBearerSOCache provider[:args]; NULL = shmcb */
 } mab_srv_conf_t;
+
+/* An introspection endpoint named by AuthBearerIntrospection (one per URL, registered at
+ * startup: its statistics are kept by index). */
+typedef struct {
+    const char *url;    /* AuthBearerIntrospection's, or NULL: the issuer's discovered one */
+    const char *issuer; /* discovered: whose metadata names it */
+    const char *name;   /* what logs and the status page call it */
+    int index;
+} mab_endpoint_t;
+
+/* How one issuer's tokens are introspected where a request is: what the verifier hands
+ * back to the introspector (mab_rules_t.introspection). */
+typedef struct {
+    const mab_endpoint_t *ep;
+    const struct mab_introspect_auth_t *auth;
+    long cache_s; /* AuthBearerIntrospectionCache */
+} mab_introspection_t;
 
 typedef struct {
     /* Whose tokens, and the keys that verify them. */
@@ -41,7 +60,11 @@ typedef struct {
     apr_array_header_t *discoveries; /* mab_source_t *, one per issuer (NULL: not a URL) */
     const char *jwks_uri;
     struct mab_source_t *jwks;
-    struct mab_key_t *secret; /* AuthBearerSharedSecret, for HS256/384/512 */
+    struct mab_key_t *secret;            /* AuthBearerSharedSecret, for HS256/384/512 */
+    const mab_endpoint_t *introspection; /* AuthBearerIntrospection */
+    const struct mab_introspect_auth_t *introspect_auth; /* AuthBearerIntrospectionAuth */
+    int introspect;          /* AuthBearerIntrospect: mab_introspect_mode_e, -1 unset */
+    int introspection_cache; /* AuthBearerIntrospectionCache seconds, -1 unset */
     /* What a token must be. */
     apr_array_header_t *audiences; /* const char *; NULL = unset */
     int audience_any;              /* AuthBearerAudience * */
@@ -103,6 +126,10 @@ const char *mab_conf_policy(const server_rec *s, const mab_dir_conf_t *conf, apr
 /* The <AuthBearerIssuer> containers of a server or virtual host (iss -> mab_dir_conf_t),
  * or NULL. */
 apr_hash_t *mab_srv_issuer_boxes(const server_rec *s);
+
+/* The introspection endpoints of this configuration generation. */
+int mab_conf_endpoint_count(void);
+const mab_endpoint_t *mab_conf_endpoint_at(int i);
 
 void mab_srv_keycache_opts(const mab_srv_conf_t *sconf, struct mab_keycache_opts_t *out);
 long mab_srv_token_cache_entries(const mab_srv_conf_t *sconf);

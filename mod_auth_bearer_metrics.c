@@ -58,6 +58,19 @@ mab_counters_t *mab_metrics_post_config(server_rec *s, apr_pool_t *pconf)
             apr_hash_set(index, labels[0], APR_HASH_KEY_STRING, (void *)(apr_uintptr_t)(at + 1));
         }
     }
+    /* Introspection endpoints in the registry's order; failure kinds shown once counted. */
+    for (i = 0; i < mab_conf_endpoint_count(); i++) {
+        const char *ep[2] = {mab_conf_endpoint_at(i)->name, NULL};
+        int k;
+
+        mab_counters_add_value(m, MAB_DIM_ENDPOINT, ep, 0);
+        for (k = 0; k < MAB_METRICS_IFAIL_KINDS; k++) {
+            ep[1] = k == MAB_METRICS_IFAIL_BUSY    ? "busy"
+                    : k == MAB_METRICS_IFAIL_CACHE ? "cache_down"
+                                                   : mab_introspect_status_name(k + 1);
+            mab_counters_add_value(m, MAB_DIM_ENDPOINT_FAILURE, ep, 1);
+        }
+    }
     size = mab_counters_size(m);
     rv = apr_shm_create(&shm, size, NULL, pconf);
     if (rv == APR_SUCCESS) {
@@ -88,6 +101,11 @@ unsigned mab_metrics_issuer(const char *iss)
                            : 0;
 
     return at ? (unsigned)(at - 1) : issuer_other;
+}
+
+unsigned mab_metrics_introspect_failure(int ep, int kind)
+{
+    return (unsigned)(ep * MAB_METRICS_IFAIL_KINDS + kind);
 }
 
 int mab_metrics_handler(request_rec *r)

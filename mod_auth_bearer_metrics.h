@@ -5,6 +5,7 @@
  * (Prometheus), mod_status's status_hook (server-status and ?auto) and the table the
  * auth-bearer-status page shows. What is counted, and the renderings, are the core's
  * (include/mab_counters.h); the glue files count where a verdict becomes HTTP. */
+#include "mab_introspect_client.h"
 #include "mod_auth_bearer_private.h"
 
 struct mab_counters_t;
@@ -19,6 +20,15 @@ struct mab_counters_t *mab_metrics(void);
 
 /* The MAB_DIM_ISSUER index of a configured issuer's iss, "other" for any other (or NULL). */
 unsigned mab_metrics_issuer(const char *iss);
+
+/* Introspection failures are counted per endpoint and kind: the client's kinds (timeout …
+ * internal, mab_introspect_status_e 1 .. MAB_IC__COUNT - 1), then these two. */
+#define MAB_METRICS_IFAIL_BUSY (MAB_IC__COUNT - 1)  /* the in-flight bound */
+#define MAB_METRICS_IFAIL_CACHE MAB_IC__COUNT       /* AuthBearerSOCache failed */
+#define MAB_METRICS_IFAIL_KINDS (MAB_IC__COUNT + 1) /* per endpoint */
+
+/* The MAB_DIM_ENDPOINT_FAILURE index of endpoint `ep` (registry index) and failure `kind`. */
+unsigned mab_metrics_introspect_failure(int ep, int kind);
 
 /* handler: SetHandler auth-bearer-metrics, the Prometheus text exposition format. */
 int mab_metrics_handler(request_rec *r);

@@ -14,11 +14,16 @@
 #include "mab_tokencache.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_export.h"
+#include "mod_auth_bearer_introspect.h"
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_request.h"
 #include "mod_auth_bearer_resource.h"
 
-/* This process's stores: the configuration's key cache, and its own token cache. */
+/* A client refused because the token could not be checked now tries again after this. */
+#define MAB_RETRY_AFTER "5"
+
+/* This process's stores: the configuration's key cache, its own token cache, and the
+ * introspector when anything introspects. */
 static mab_verifier_t verifier;
 
 void mab_request_child_init(apr_pool_t *pchild, server_rec *s)
@@ -27,6 +32,7 @@ void mab_request_child_init(apr_pool_t *pchild, server_rec *s)
 
     verifier.keys = mab_conf_keycache();
     verifier.tokens = NULL;
+    verifier.introspector = mab_introspect_child_init(pchild, s);
     if (entries > 0) {
         verifier.tokens = mab_tokencache_create(pchild, (unsigned)entries);
         if (!verifier.tokens) {
@@ -270,7 +276,11 @@ int mab_request_authn_result(request_rec *r, mab_req_t *st)
      * is the log's, not the client's. */
     code = mab_err_rfc6750(st->v.err);
     description = code ? mab_err_desc(st->v.err) : NULL;
-    if (st->status != HTTP_INTERNAL_SERVER_ERROR) {
+    if (st->status == HTTP_SERVICE_UNAVAILABLE) {
+        /* Nothing is known against the token: the client keeps it and asks again. */
+        apr_table_setn(r->err_headers_out, "Retry-After", MAB_RETRY_AFTER);
+    }
+    else if (st->status != HTTP_INTERNAL_SERVER_ERROR) {
         /* A declared resource's 401 names the scopes its Require lines asked for (MCP). */
         mab_request_challenge(r, code, description,
                               st->status == HTTP_UNAUTHORIZED && st->asked_scopes

@@ -13,6 +13,7 @@
 #include "mab_counters.h"
 #include "mab_keycache.h"
 #include "mod_auth_bearer_config.h"
+#include "mod_auth_bearer_introspect.h"
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_status.h"
 
@@ -89,6 +90,7 @@ static void send_json(request_rec *r, mab_keycache_t *kc)
     if (mab_metrics()) {
         json_object_set_new(doc, "metrics", mab_counters_json(mab_metrics(), r->pool));
     }
+    json_object_set_new(doc, "introspection", mab_introspect_status_json(r->pool));
     /* json_string rejects invalid UTF-8 (returns NULL, then set_new drops it): key ids
      * come from the issuer and were valid JSON strings, so this does not happen. */
     text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -145,6 +147,7 @@ static void send_html(request_rec *r, mab_keycache_t *kc)
     }
     ap_rputs("<h2>Metrics</h2>\n", r);
     mab_metrics_html(r);
+    mab_introspect_status_html(r);
     ap_rputs("</body></html>\n", r);
 }
 

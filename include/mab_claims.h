@@ -29,6 +29,15 @@ struct json_t *mab_claims_parse(apr_pool_t *p, const unsigned char *payload, apr
 mab_err_e mab_claims_validate(const struct json_t *claims, const mab_claim_policy_t *policy,
                               apr_pool_t *p, const char **detail);
 
+/* Flags for mab_claims_validate_ex: what may be absent (still checked when present). An
+ * RFC 7662 introspection answer needs neither exp nor iss (§2.2), a JWT needs both. */
+#define MAB_CLAIMS_EXP_OPTIONAL 0x1u
+#define MAB_CLAIMS_ISS_OPTIONAL 0x2u
+
+/* mab_claims_validate with flags; mab_claims_validate is flags 0. */
+mab_err_e mab_claims_validate_ex(const struct json_t *claims, const mab_claim_policy_t *policy,
+                                 unsigned flags, apr_pool_t *p, const char **detail);
+
 /* 1 when every scope in `required` is granted by the `scope` string, the `scp` string or
  * array, or the `permissions` array, in no other shape. Otherwise 0 and *missing is the
  * first one absent. */

@@ -30,17 +30,23 @@ typedef enum {
     MAB_C_JWKS_FETCHES, /* by MAB_DIM_SOURCE, the key cache's source index */
     MAB_C_JWKS_FAILURES,
     MAB_C_JWKS_REFETCHES,
-    MAB_C_JWKS_FETCH_SECONDS, /* histogram */
-    MAB_C_START_TIME,         /* gauge: when the block was laid out */
+    MAB_C_JWKS_FETCH_SECONDS,       /* histogram */
+    MAB_C_START_TIME,               /* gauge: when the block was laid out */
+    MAB_C_INTROSPECTION_CALLS,      /* by MAB_DIM_ENDPOINT, the endpoint registry's index */
+    MAB_C_INTROSPECTION_CACHE_HITS, /* by MAB_DIM_ENDPOINT */
+    MAB_C_INTROSPECTION_FAILURES,   /* by MAB_DIM_ENDPOINT_FAILURE: endpoint x kind */
+    MAB_C_INTROSPECTION_SECONDS,    /* histogram, by MAB_DIM_ENDPOINT */
     MAB_C__COUNT
 } mab_counter_e;
 
 /* What a metric's series are told apart by. */
 typedef enum {
-    MAB_DIM_NONE,    /* one series, no label */
-    MAB_DIM_REFUSAL, /* status and reason: every mab_err_e but MAB_OK, then the 403 kinds */
-    MAB_DIM_ISSUER,  /* issuer: the configured issuers given, then "other" */
-    MAB_DIM_SOURCE,  /* source and kind: the key sources given, in the key cache's order */
+    MAB_DIM_NONE,     /* one series, no label */
+    MAB_DIM_REFUSAL,  /* status and reason: every mab_err_e but MAB_OK, then the 403 kinds */
+    MAB_DIM_ISSUER,   /* issuer: the configured issuers given, then "other" */
+    MAB_DIM_SOURCE,   /* source and kind: the key sources given, in the key cache's order */
+    MAB_DIM_ENDPOINT, /* endpoint: the introspection endpoints given, in the registry's order */
+    MAB_DIM_ENDPOINT_FAILURE, /* endpoint and kind: each endpoint x MAB_INTROSPECT_FAILURE_KINDS */
     MAB_DIM__COUNT
 } mab_counters_dim_e;
 

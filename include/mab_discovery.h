@@ -4,7 +4,8 @@
 #include <apr_pools.h>
 
 /* Issuer metadata discovery: OpenID Connect Discovery 1.0 §4 and RFC 8414 §3. Only the
- * metadata's issuer (which must equal the configured one exactly) and jwks_uri are used;
+ * metadata's issuer (which must equal the configured one exactly), jwks_uri and
+ * introspection_endpoint are used;
  * id_token_signing_alg_values_supported is about ID tokens, not access tokens. */
 
 typedef enum {
@@ -21,6 +22,13 @@ const char *mab_discovery_url(apr_pool_t *p, const char *issuer, mab_discovery_k
  * whose "jwks_uri" is an http(s) URL. Returns the jwks_uri, or NULL with *why. */
 const char *mab_discovery_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char *issuer,
                                 const char **why);
+
+/* The same for another URL member of the metadata (introspection_endpoint, …). */
+const char *mab_discovery_parse_member(apr_pool_t *p, const char *buf, apr_size_t len,
+                                       const char *issuer, const char *member, const char **why);
+const char *mab_discovery_fetch_member(apr_pool_t *p, const char *issuer, const char *member,
+                                       long timeout_ms, const char *ca_file, const char **meta_url,
+                                       long *max_age, const char **why);
 
 /* Fetches and checks the metadata: the OIDC location first, the RFC 8414 one when the
  * first cannot be fetched. On success returns the jwks_uri and sets *meta_url to the

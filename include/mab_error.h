@@ -23,12 +23,16 @@ typedef enum {
     MAB_ERR_CRIT,
     MAB_ERR_TOKEN_TYPE,
     MAB_ERR_MISSING_CLAIM,
+    MAB_ERR_INACTIVE,           /* introspection: active is not true */
+    MAB_ERR_SENDER_CONSTRAINED, /* cnf or token_type DPoP: not a plain bearer token */
     /* About the credential rather than the token (RFC 6750 §3.1): */
     MAB_ERR_NO_CREDENTIAL, /* no Authorization header: no error code, a bare challenge */
     MAB_ERR_OTHER_SCHEME,  /* Authorization with another scheme (Basic …): likewise */
     MAB_ERR_EMPTY_TOKEN,   /* invalid_request */
     MAB_ERR_TOKEN_COUNT,   /* more than one token in the header: invalid_request */
     MAB_ERR_TOKEN_TWICE,   /* header and access_token query parameter: invalid_request */
+    /* Not the client's doing, and passing: no error code; 503 with Retry-After. */
+    MAB_ERR_INTROSPECTION, /* no introspection answer: endpoint or cache down, too busy */
     /* Not the client's doing: no error code, and the glue answers 500. */
     MAB_ERR_CONFIG,   /* a section lacks a required directive */
     MAB_ERR_INTERNAL, /* out of memory */
@@ -52,5 +56,9 @@ int mab_err_http_status(mab_err_e err);
 /* A short name for the reason, [a-z_] only: the metrics' `reason` label. NULL for MAB_OK
  * and a reason without one (a unit test sees that none is missing). */
 const char *mab_err_label(mab_err_e err);
+
+/* Whether the refusal says nothing about the token, only that it could not be checked now
+ * (the introspection endpoint or the shared cache): a 503 with Retry-After, no challenge. */
+int mab_err_is_unavailable(mab_err_e err);
 
 #endif

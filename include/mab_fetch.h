@@ -25,6 +25,11 @@ int mab_fetch_url_allowed(apr_pool_t *p, const char *url, int allow_insecure, co
 /* 1 when s starts with http:// or https:// (case-insensitive). */
 int mab_fetch_is_url(const char *s);
 
+/* Restricts a libcurl easy handle (a CURL *) to http and https, with redirects to https
+ * only when the caller turns redirects on: the check-old-curl path for other users of
+ * libcurl in the core. Returns 1, or 0 when libcurl refuses (then do not use the handle). */
+int mab_fetch_restrict_protocols(void *curl);
+
 /* Once per process before any thread runs. */
 int mab_fetch_global_init(void);
 

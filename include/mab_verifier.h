@@ -31,7 +31,18 @@ typedef struct mab_rules_t {
     long skew;                           /* seconds of leeway for exp, nbf, iat */
     const char *user_claim;
     const char *scope_claim; /* the one claim Require scope reads; NULL: scope, scp, permissions */
+    int introspect;          /* mab_introspect_mode_e */
+    const void *introspection; /* the glue's endpoint, handed back to the introspector */
 } mab_rules_t;
+
+/* AuthBearerIntrospect: which of an issuer's tokens are asked about at its RFC 7662
+ * endpoint. Opaque: tokens that are not JWTs (at most one issuer of a policy may, since an
+ * opaque token names none); All: also JWTs, after local verification (revocation). */
+typedef enum {
+    MAB_INTROSPECT_OFF = 0,
+    MAB_INTROSPECT_OPAQUE,
+    MAB_INTROSPECT_ALL
+} mab_introspect_mode_e;
 
 /* One issuer a policy accepts, with the keys that may verify its tokens: never another
  * issuer's (issuer and key source travel as one unit). */
@@ -57,11 +68,25 @@ typedef struct mab_policy_t {
     int use_cache; /* this location may use the token cache */
 } mab_policy_t;
 
-/* The per-process stores the verifier reads: the key cache (shared key sets) and the
- * verified-token cache (NULL when off). */
+/* How the verifier asks an issuer's introspection endpoint (the glue's: it owns the
+ * shared cache and the HTTP client). Returns MAB_OK with the endpoint's answer (a JSON
+ * object living as long as pool; not yet checked) and whether it came from a cache, or
+ * MAB_ERR_INTROSPECTION with *detail when no answer can be had (endpoint or cache down,
+ * too many calls in flight): never a grant. `digest` is SHA-256 of the token. */
+typedef struct mab_introspector_t {
+    mab_err_e (*introspect)(void *ctx, const struct mab_issuer_t *issuer, const char *tok,
+                            apr_size_t len, const unsigned char *digest, long long now,
+                            apr_pool_t *pool, struct json_t **answer, int *cached,
+                            const char **detail);
+    void *ctx;
+} mab_introspector_t;
+
+/* The per-process stores the verifier reads: the key cache (shared key sets), the
+ * verified-token cache (NULL when off) and introspection (NULL when none is configured). */
 typedef struct mab_verifier_t {
     struct mab_keycache_t *keys;
     struct mab_tokencache_t *tokens;
+    const mab_introspector_t *introspector;
 } mab_verifier_t;
 
 /* The outcome. What is known about the token is filled as far as verification got, also
@@ -76,7 +101,9 @@ typedef struct mab_verdict_t {
     const char *user;                    /* accepted: the user claim's value */
     const mab_issuer_t *issuer;          /* the policy's issuer that vouched for it */
     const struct json_t *cnf; /* the token's confirmation (RFC 7800 cnf), NULL when none */
-    int cached;               /* the signature was verified earlier (token cache) */
+    int cached;               /* the signature was verified earlier (token cache), or the
+                                 introspection answer came from a cache */
+    int introspected;         /* an introspection answer vouched for it */
 } mab_verdict_t;
 
 /* Verifies the credential against the policy at `now` (seconds since the epoch). Everything

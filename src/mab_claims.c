@@ -108,6 +108,12 @@ static mab_err_e at_jwt_claims(const json_t *claims, apr_pool_t *p, const char *
 mab_err_e mab_claims_validate(const json_t *claims, const mab_claim_policy_t *pol, apr_pool_t *p,
                               const char **detail)
 {
+    return mab_claims_validate_ex(claims, pol, 0, p, detail);
+}
+
+mab_err_e mab_claims_validate_ex(const json_t *claims, const mab_claim_policy_t *pol,
+                                 unsigned flags, apr_pool_t *p, const char **detail)
+{
     double exp, nbf, iat;
     const json_t *iss, *aud;
     double now = (double)pol->now, skew = (double)pol->skew;
@@ -115,7 +121,7 @@ mab_err_e mab_claims_validate(const json_t *claims, const mab_claim_policy_t *po
 
     *detail = NULL;
     rv = numeric_date(claims, "exp", &exp);
-    if (rv == 0) {
+    if (rv == 0 && !(flags & MAB_CLAIMS_EXP_OPTIONAL)) {
         *detail = "exp claim is required";
         return MAB_ERR_NO_EXP;
     }
@@ -123,7 +129,7 @@ mab_err_e mab_claims_validate(const json_t *claims, const mab_claim_policy_t *po
         *detail = "exp is not a number";
         return MAB_ERR_CLAIM_TYPE;
     }
-    if (now >= exp + skew) {
+    if (rv > 0 && now >= exp + skew) {
         *detail = apr_psprintf(p, "exp %.0f is %.0f s in the past (skew %ld s)", exp, now - exp,
                                pol->skew);
         return MAB_ERR_EXPIRED;
@@ -153,7 +159,8 @@ mab_err_e mab_claims_validate(const json_t *claims, const mab_claim_policy_t *po
         *detail = "iss is not a string";
         return MAB_ERR_CLAIM_TYPE;
     }
-    if (!iss || !pol->issuer || strcmp(json_string_value(iss), pol->issuer) != 0) {
+    if ((iss || !(flags & MAB_CLAIMS_ISS_OPTIONAL))
+        && (!iss || !pol->issuer || strcmp(json_string_value(iss), pol->issuer) != 0)) {
         *detail =
             apr_psprintf(p, "iss \"%.200s\" is not \"%s\"", iss ? json_string_value(iss) : "(none)",
                          pol->issuer ? pol->issuer : "(unset)");

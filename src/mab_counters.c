@@ -55,6 +55,21 @@ static const mab_counter_def_t defs[MAB_C__COUNT] = {
     [MAB_C_START_TIME] = {"start_time_seconds", MAB_GAUGE, MAB_DIM_NONE, "StartTime",
                           "When these counters started at 0 (Unix time): at every start and "
                           "every restart, graceful or not"},
+    [MAB_C_INTROSPECTION_CALLS] = {"introspection_calls_total", MAB_COUNTER, MAB_DIM_ENDPOINT,
+                                   "IntrospectionCalls",
+                                   "RFC 7662 introspection calls made, by endpoint"},
+    [MAB_C_INTROSPECTION_CACHE_HITS] = {"introspection_cache_hits_total", MAB_COUNTER,
+                                        MAB_DIM_ENDPOINT, "IntrospectionCacheHits",
+                                        "Introspection answers taken from a cache (this "
+                                        "process's or AuthBearerSOCache) instead of a call"},
+    [MAB_C_INTROSPECTION_FAILURES] = {"introspection_failures_total", MAB_COUNTER,
+                                      MAB_DIM_ENDPOINT_FAILURE, "IntrospectionFailures",
+                                      "Introspected tokens that got no answer (503), by endpoint "
+                                      "and kind"},
+    [MAB_C_INTROSPECTION_SECONDS] = {"introspection_duration_seconds", MAB_HISTOGRAM,
+                                     MAB_DIM_ENDPOINT, "IntrospectionDuration",
+                                     "How long introspection calls took", fetch_bounds,
+                                     sizeof(fetch_bounds) / sizeof(fetch_bounds[0])},
 };
 
 /* The dimension table: label names; configured ones take their values from the glue and
@@ -71,6 +86,8 @@ static const dim_def_t dims[MAB_DIM__COUNT] = {
     [MAB_DIM_REFUSAL] = {{"status", "reason"}, 0, NULL, NULL},
     [MAB_DIM_ISSUER] = {{"issuer", NULL}, 1, "Issuer", "other"},
     [MAB_DIM_SOURCE] = {{"source", "kind"}, 1, "Source", NULL},
+    [MAB_DIM_ENDPOINT] = {{"endpoint", NULL}, 1, "Introspection", NULL},
+    [MAB_DIM_ENDPOINT_FAILURE] = {{"endpoint", "kind"}, 1, "IntrospectionFailure", NULL},
 };
 
 static const char *const forbidden_labels[MAB_FORBIDDEN__COUNT] = {

@@ -41,13 +41,29 @@ const char *mab_discovery_url(apr_pool_t *p, const char *issuer, mab_discovery_k
                        "/.well-known/oauth-authorization-server", apr_pstrmemdup(p, path, n), NULL);
 }
 
-const char *mab_discovery_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char *issuer,
-                                const char **why)
+/* A URL is printable ASCII without spaces (RFC 3986); it is logged and shown. */
+static int plain_url(const char *u)
+{
+    const char *c;
+
+    if (!mab_fetch_is_url(u)) {
+        return 0;
+    }
+    for (c = u; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The metadata document, once its issuer is the configured one exactly. */
+static json_t *parse_doc(apr_pool_t *p, const char *buf, apr_size_t len, const char *issuer,
+                         const char **why)
 {
     const char *detail = NULL;
     json_t *doc = mab_json_parse_object(p, buf, len, &detail);
-    json_t *iss, *jwks;
-    const char *c;
+    json_t *iss;
 
     if (!doc) {
         *why = apr_psprintf(p, "metadata is not a JSON object: %s", detail);
@@ -64,24 +80,44 @@ const char *mab_discovery_parse(apr_pool_t *p, const char *buf, apr_size_t len, 
                             json_string_value(iss), issuer);
         return NULL;
     }
-    jwks = json_object_get(doc, "jwks_uri");
-    if (!json_is_string(jwks) || !mab_fetch_is_url(json_string_value(jwks))) {
-        *why = "metadata has no http(s) \"jwks_uri\"";
-        return NULL;
-    }
-    for (c = json_string_value(jwks); *c; c++) {
-        /* A URL is printable ASCII without spaces (RFC 3986); it is logged and shown. */
-        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
-            *why = "metadata's \"jwks_uri\" is not a plain ASCII URL";
-            return NULL;
-        }
-    }
-    return apr_pstrdup(p, json_string_value(jwks));
+    return doc;
 }
 
-const char *mab_discovery_fetch(apr_pool_t *p, const char *issuer, long timeout_ms,
-                                const char *ca_file, const char **meta_url, long *max_age,
+/* The http(s) URL of member `name`, or NULL with *why. */
+static const char *url_member(apr_pool_t *p, json_t *doc, const char *name, const char **why)
+{
+    json_t *v = json_object_get(doc, name);
+
+    if (!json_is_string(v) || !mab_fetch_is_url(json_string_value(v))) {
+        *why = apr_psprintf(p, "metadata has no http(s) \"%s\"", name);
+        return NULL;
+    }
+    if (!plain_url(json_string_value(v))) {
+        *why = apr_psprintf(p, "metadata's \"%s\" is not a plain ASCII URL", name);
+        return NULL;
+    }
+    return apr_pstrdup(p, json_string_value(v));
+}
+
+const char *mab_discovery_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char *issuer,
                                 const char **why)
+{
+    json_t *doc = parse_doc(p, buf, len, issuer, why);
+
+    return doc ? url_member(p, doc, "jwks_uri", why) : NULL;
+}
+
+const char *mab_discovery_parse_member(apr_pool_t *p, const char *buf, apr_size_t len,
+                                       const char *issuer, const char *member, const char **why)
+{
+    json_t *doc = parse_doc(p, buf, len, issuer, why);
+
+    return doc ? url_member(p, doc, member, why) : NULL;
+}
+
+const char *mab_discovery_fetch_member(apr_pool_t *p, const char *issuer, const char *member,
+                                       long timeout_ms, const char *ca_file, const char **meta_url,
+                                       long *max_age, const char **why)
 {
     static const mab_discovery_kind_e kinds[] = {MAB_DISCOVERY_OIDC, MAB_DISCOVERY_RFC8414};
     const char *first_err = NULL;
@@ -103,7 +139,7 @@ const char *mab_discovery_fetch(apr_pool_t *p, const char *issuer, long timeout_
             continue;
         }
         *meta_url = url;
-        url = mab_discovery_parse(p, body, len, issuer, &err);
+        url = mab_discovery_parse_member(p, body, len, issuer, member, &err);
         if (!url) {
             *why = apr_psprintf(p, "%s: %s", *meta_url, err);
         }
@@ -111,4 +147,12 @@ const char *mab_discovery_fetch(apr_pool_t *p, const char *issuer, long timeout_
     }
     *why = first_err;
     return NULL;
+}
+
+const char *mab_discovery_fetch(apr_pool_t *p, const char *issuer, long timeout_ms,
+                                const char *ca_file, const char **meta_url, long *max_age,
+                                const char **why)
+{
+    return mab_discovery_fetch_member(p, issuer, "jwks_uri", timeout_ms, ca_file, meta_url, max_age,
+                                      why);
 }

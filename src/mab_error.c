@@ -23,11 +23,14 @@ static const char *const descriptions[MAB_ERR__COUNT] = {
     [MAB_ERR_CRIT] = "unsupported critical header",
     [MAB_ERR_TOKEN_TYPE] = "wrong token type",
     [MAB_ERR_MISSING_CLAIM] = "missing required claim",
+    [MAB_ERR_INACTIVE] = "token is not active",
+    [MAB_ERR_SENDER_CONSTRAINED] = "sender-constrained token not accepted here",
     [MAB_ERR_NO_CREDENTIAL] = "no Authorization header",
     [MAB_ERR_OTHER_SCHEME] = "Authorization is not a Bearer credential",
     [MAB_ERR_EMPTY_TOKEN] = "empty bearer token",
     [MAB_ERR_TOKEN_COUNT] = "more than one token",
     [MAB_ERR_TOKEN_TWICE] = "token sent in more than one way",
+    [MAB_ERR_INTROSPECTION] = "token cannot be checked now",
     [MAB_ERR_CONFIG] = "configuration incomplete",
     [MAB_ERR_INTERNAL] = "internal error",
 };
@@ -52,11 +55,14 @@ static const char *const labels[MAB_ERR__COUNT] = {
     [MAB_ERR_CRIT] = "critical_header",
     [MAB_ERR_TOKEN_TYPE] = "token_type",
     [MAB_ERR_MISSING_CLAIM] = "missing_claim",
+    [MAB_ERR_INACTIVE] = "inactive",
+    [MAB_ERR_SENDER_CONSTRAINED] = "sender_constrained",
     [MAB_ERR_NO_CREDENTIAL] = "no_credential",
     [MAB_ERR_OTHER_SCHEME] = "other_scheme",
     [MAB_ERR_EMPTY_TOKEN] = "empty_token",
     [MAB_ERR_TOKEN_COUNT] = "several_tokens",
     [MAB_ERR_TOKEN_TWICE] = "token_twice",
+    [MAB_ERR_INTROSPECTION] = "introspection_unavailable",
     [MAB_ERR_CONFIG] = "config",
     [MAB_ERR_INTERNAL] = "internal",
 };
@@ -75,6 +81,7 @@ const char *mab_err_rfc6750(mab_err_e err)
     case MAB_OK:
     case MAB_ERR_NO_CREDENTIAL:
     case MAB_ERR_OTHER_SCHEME:
+    case MAB_ERR_INTROSPECTION:
     case MAB_ERR_CONFIG:
     case MAB_ERR_INTERNAL:
         return NULL;
@@ -102,10 +109,18 @@ int mab_err_http_status(mab_err_e err)
     if (mab_err_is_internal(err)) {
         return 500;
     }
+    if (mab_err_is_unavailable(err)) {
+        return 503;
+    }
     return code && strcmp(code, "invalid_request") == 0 ? 400 : 401;
 }
 
 const char *mab_err_label(mab_err_e err)
 {
     return (unsigned)err < MAB_ERR__COUNT ? labels[err] : NULL;
+}
+
+int mab_err_is_unavailable(mab_err_e err)
+{
+    return err == MAB_ERR_INTROSPECTION;
 }

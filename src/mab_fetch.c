@@ -92,6 +92,11 @@ static int restrict_protocols(CURL *curl)
 #endif
 }
 
+int mab_fetch_restrict_protocols(void *curl)
+{
+    return restrict_protocols(curl);
+}
+
 static int fetch_url(apr_pool_t *p, const char *url, long timeout_ms, const char *ca_file,
                      fetch_ctx *ctx, const char **err)
 {

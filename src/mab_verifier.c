@@ -8,6 +8,7 @@
 #include "mab_claims.h"
 #include "mab_credential.h"
 #include "mab_exports.h"
+#include "mab_introspect.h"
 #include "mab_json.h"
 #include "mab_jwk.h"
 #include "mab_jwks.h"
@@ -312,6 +313,40 @@ static int verify_jws(const mab_verifier_t *v, const mab_policy_t *policy, const
     return 0;
 }
 
+/* A compact JWS has exactly two dots and a header that is a JSON object: "eyJ" is the
+ * base64url of '{"'. Anything else is an opaque token, only its issuer can read. */
+static int looks_like_jws(const char *tok, apr_size_t len)
+{
+    apr_size_t i, dots = 0;
+
+    for (i = 0; i < len; i++) {
+        dots += tok[i] == '.';
+    }
+    return dots == 2 && len > 3 && tok[0] == 'e' && tok[1] == 'y' && tok[2] == 'J';
+}
+
+static int introspects(const mab_issuer_t *issuer, int mode)
+{
+    return issuer->rules && issuer->rules->introspect >= mode && issuer->rules->introspection;
+}
+
+/* The one issuer whose opaque tokens are introspected (an opaque token names no issuer, so
+ * it is only ever sent to one: several are refused at startup), or NULL. */
+static const mab_issuer_t *opaque_issuer(const mab_policy_t *policy, int *count)
+{
+    const mab_issuer_t *found = NULL;
+    int i;
+
+    *count = 0;
+    for (i = 0; i < policy->nissuers; i++) {
+        if (introspects(&policy->issuers[i], MAB_INTROSPECT_OPAQUE)) {
+            found = &policy->issuers[i];
+            (*count)++;
+        }
+    }
+    return found;
+}
+
 static apr_status_t free_exports(void *data)
 {
     mab_exports_free(data);
@@ -370,6 +405,114 @@ static void check_claims(const mab_policy_t *policy, long long now, apr_pool_t *
     out->err = MAB_OK;
 }
 
+static int ask(const mab_verifier_t *v, const mab_issuer_t *issuer, const char *tok, apr_size_t len,
+               const unsigned char *digest, long long now, apr_pool_t *pool, mab_verdict_t *out,
+               json_t **answer)
+{
+    const char *detail = NULL;
+    int cached = 0;
+    mab_err_e err;
+
+    if (!v->introspector) {
+        refuse(out, MAB_ERR_CONFIG, "introspection is configured but not set up");
+        return -1;
+    }
+    err = v->introspector->introspect(v->introspector->ctx, issuer, tok, len, digest, now, pool,
+                                      answer, &cached, &detail);
+    if (err != MAB_OK) {
+        refuse(out, err, detail);
+        return -1;
+    }
+    out->introspected = 1;
+    out->cached = cached;
+    return 0;
+}
+
+/* An opaque token: the issuer's answer stands for the claims, checked like a JWT's. */
+static void verify_opaque(const mab_verifier_t *v, const mab_policy_t *policy,
+                          const mab_issuer_t *issuer, const char *tok, apr_size_t len,
+                          const unsigned char *digest, long long now, apr_pool_t *pool,
+                          mab_verdict_t *out)
+{
+    json_t *answer = NULL;
+    mab_claim_policy_t cp;
+    mab_exports_t *x;
+    const char *detail = NULL, *user;
+    mab_rules_t rules;
+    mab_err_e err;
+
+    if (ask(v, issuer, tok, len, digest, now, pool, out, &answer) != 0) {
+        return;
+    }
+    out->claims = answer;
+    out->iss = string_claim(answer, "iss");
+    mab_policy_rules(policy, issuer, &rules);
+    memset(&cp, 0, sizeof(cp));
+    cp.issuer = issuer->iss;
+    cp.audiences = rules.audiences;
+    cp.audience_any = rules.audience_any;
+    cp.skew = rules.skew;
+    cp.now = now;
+    err = mab_introspect_check(answer, &cp, pool, &detail);
+    if (err != MAB_OK) {
+        refuse(out, err, detail);
+        return;
+    }
+    user = mab_introspect_user(answer, rules.user_claim);
+    if (!user || !*user) {
+        refuse(out, MAB_ERR_USER_CLAIM,
+               apr_psprintf(pool, "the introspection answer has no %s%s", rules.user_claim,
+                            strcmp(rules.user_claim, "sub") == 0 ? ", username or client_id" : ""));
+        return;
+    }
+    out->user = apr_pstrdup(pool, user);
+    x = mab_exports_build(answer);
+    if (!x) {
+        refuse(out, MAB_ERR_INTERNAL, "out of memory writing the claims as text");
+        return;
+    }
+    apr_pool_cleanup_register(pool, x, free_exports, apr_pool_cleanup_null);
+    out->exports = x;
+    out->issuer = issuer;
+    out->err = MAB_OK;
+}
+
+/* AuthBearerIntrospect All: a verified JWT is also asked about (revocation). Its own claims
+ * stay the request's; the answer must say active, and its exp, when given, also holds. */
+static void check_revocation(const mab_verifier_t *v, const mab_policy_t *policy, const char *tok,
+                             apr_size_t len, long long now, apr_pool_t *pool, mab_verdict_t *out)
+{
+    unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
+    json_t *answer = NULL;
+    const json_t *exp;
+    mab_rules_t rules;
+    int cached = out->cached;
+
+    if (out->err != MAB_OK || !introspects(out->issuer, MAB_INTROSPECT_ALL)) {
+        return;
+    }
+    if (mab_tokencache_digest(tok, len, digest) != 0) {
+        refuse(out, MAB_ERR_INTERNAL, "cannot hash the token");
+        return;
+    }
+    out->err = MAB_ERR_INTROSPECTION; /* until the answer says otherwise */
+    if (ask(v, out->issuer, tok, len, digest, now, pool, out, &answer) != 0) {
+        return;
+    }
+    out->cached = cached; /* about the signature */
+    mab_policy_rules(policy, out->issuer, &rules);
+    if (!json_is_true(json_object_get(answer, "active"))) {
+        refuse(out, MAB_ERR_INACTIVE, "the introspection answer says it is not active");
+        return;
+    }
+    exp = json_object_get(answer, "exp");
+    if (exp && (!json_is_number(exp) || now > json_number_value(exp) + (double)rules.skew)) {
+        refuse(out, MAB_ERR_EXPIRED, "expired by the introspection answer's exp");
+        return;
+    }
+    out->err = MAB_OK;
+}
+
 void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy, const mab_credential_t *cred,
                 long long now, apr_pool_t *pool, mab_verdict_t *out)
 {
@@ -387,6 +530,7 @@ void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy, const mab_c
     /* A hit is the very bytes of a token that passed every check below when it was stored. */
     if (use_cache && front_hit(v, policy, tok, len, now, pool, out)) {
         check_claims(policy, now, pool, out);
+        check_revocation(v, policy, tok, len, now, pool, out);
         return;
     }
     /* One SHA-256 of the whole token: the log fingerprint and the cache key. */
@@ -402,9 +546,22 @@ void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy, const mab_c
             refuse(out, MAB_ERR_MALFORMED, "not a b64token");
             return;
         }
+        if (!looks_like_jws(tok, len)) {
+            int n;
+            const mab_issuer_t *oi = opaque_issuer(policy, &n);
+            if (n > 1) {
+                refuse(out, MAB_ERR_CONFIG, "several issuers introspect opaque tokens here");
+                return;
+            }
+            if (oi && out->fingerprint) {
+                verify_opaque(v, policy, oi, tok, len, digest, now, pool, out);
+                return;
+            }
+        }
         if (verify_jws(v, policy, tok, len, use_cache ? digest : NULL, now, pool, out) != 0) {
             return;
         }
     }
     check_claims(policy, now, pool, out);
+    check_revocation(v, policy, tok, len, now, pool, out);
 }

@@ -699,6 +699,56 @@ static void test_env(apr_pool_t *p)
            "env value: object as compact JSON");
 }
 
+/* mab_claims_validate_ex: what an introspection answer may leave out is still checked when
+ * present, and the flags change nothing else. */
+static void test_validate_flags(apr_pool_t *p)
+{
+    mab_claim_policy_t pol = policy(p);
+    const unsigned both = MAB_CLAIMS_EXP_OPTIONAL | MAB_CLAIMS_ISS_OPTIONAL;
+    const char *detail = NULL;
+    json_t *c;
+
+    c = claims(p, "{\"aud\":\"api\"}");
+    is_int(mab_claims_validate(c, &pol, p, &detail), MAB_ERR_NO_EXP, "no flags: exp required");
+    is_int(mab_claims_validate_ex(c, &pol, MAB_CLAIMS_EXP_OPTIONAL, p, &detail), MAB_ERR_ISSUER,
+           "EXP_OPTIONAL alone: iss still required");
+    is_int(mab_claims_validate_ex(c, &pol, MAB_CLAIMS_ISS_OPTIONAL, p, &detail), MAB_ERR_NO_EXP,
+           "ISS_OPTIONAL alone: exp still required");
+    is_int(mab_claims_validate_ex(c, &pol, both, p, &detail), MAB_OK,
+           "both flags: neither exp nor iss needed");
+
+    c = claims(p, "{\"aud\":\"api\",\"iss\":\"https://other.example/\"}");
+    is_int(mab_claims_validate_ex(c, &pol, both, p, &detail), MAB_ERR_ISSUER,
+           "ISS_OPTIONAL: a present iss must still match");
+    c = claims(p, "{\"aud\":\"api\",\"iss\":7}");
+    is_int(mab_claims_validate_ex(c, &pol, both, p, &detail), MAB_ERR_CLAIM_TYPE,
+           "ISS_OPTIONAL: a present iss must still be a string");
+    c = claims(p, "{\"aud\":\"api\",\"iss\":\"" ISS "\"}");
+    is_int(mab_claims_validate_ex(c, &pol, both, p, &detail), MAB_OK,
+           "ISS_OPTIONAL: the right iss passes");
+
+    is_int(validate_pol(p, &pol, &detail, "{\"aud\":\"api\",\"iss\":\"" ISS "\",\"exp\":%lld}",
+                        NOW - SKEW - 1),
+           MAB_ERR_EXPIRED, "(reference) expired with no flags");
+    c = claims(p, apr_psprintf(p, "{\"aud\":\"api\",\"exp\":%" APR_INT64_T_FMT "}",
+                               (apr_int64_t)(NOW - SKEW - 1)));
+    is_int(mab_claims_validate_ex(c, &pol, both, p, &detail), MAB_ERR_EXPIRED,
+           "EXP_OPTIONAL: a present exp past the skew still expires");
+    c = claims(p, "{\"aud\":\"api\",\"exp\":\"soon\"}");
+    is_int(mab_claims_validate_ex(c, &pol, both, p, &detail), MAB_ERR_CLAIM_TYPE,
+           "EXP_OPTIONAL: a present exp must still be a number");
+    c = claims(p, apr_psprintf(p, "{\"aud\":\"api\",\"nbf\":%" APR_INT64_T_FMT "}",
+                               (apr_int64_t)(NOW + SKEW + 1)));
+    is_int(mab_claims_validate_ex(c, &pol, both, p, &detail), MAB_ERR_NOT_YET_VALID,
+           "flags: nbf still checked");
+    c = claims(p, "{\"aud\":\"other\"}");
+    is_int(mab_claims_validate_ex(c, &pol, both, p, &detail), MAB_ERR_AUDIENCE,
+           "flags: aud still checked");
+    c = claims(p, "{}");
+    is_int(mab_claims_validate_ex(c, &pol, both, p, &detail), MAB_ERR_AUDIENCE,
+           "flags: aud still required");
+}
+
 int main(void)
 {
     apr_pool_t *p = test_setup();
@@ -711,6 +761,7 @@ int main(void)
     test_env(p);
     test_pointer_names(p);
     test_at_jwt(p);
+    test_validate_flags(p);
     apr_pool_destroy(p);
     return tap_done();
 }

@@ -15,6 +15,7 @@
 #include "mab_keycache.h"
 #include "mab_log.h"
 #include "mab_tokencache.h"
+#include "mab_json.h"
 #include "mab_verifier.h"
 #include "signer.h"
 #include "tap.h"
@@ -28,6 +29,48 @@ static apr_pool_t *gp; /* the test's long-lived pool */
 static apr_pool_t *rq; /* the "request" pool verdicts live in, emptied now and then */
 static long now;       /* long: apr_psprintf knows %ld, not %ld */
 static mab_verifier_t ver;
+
+/* A fake introspection endpoint: answers from a table by token, counts its calls. */
+static struct {
+    const char *token[8], *answer[8];
+    int n, calls, fail;
+    const mab_issuer_t *asked; /* the issuer it was asked for */
+} fake;
+
+static mab_err_e fake_introspect(void *ctx, const mab_issuer_t *issuer, const char *tok,
+                                 apr_size_t len, const unsigned char *digest, long long at,
+                                 apr_pool_t *pool, json_t **answer, int *cached,
+                                 const char **detail)
+{
+    int i;
+
+    fake.calls++;
+    fake.asked = issuer;
+    if (fake.fail) {
+        *detail = "endpoint down";
+        return MAB_ERR_INTROSPECTION;
+    }
+    for (i = 0; i < fake.n; i++) {
+        if (strlen(fake.token[i]) == len && memcmp(fake.token[i], tok, len) == 0) {
+            json_error_t e;
+            *answer = json_loads(fake.answer[i], 0, &e);
+            mab_json_own(pool, *answer);
+            *cached = 0;
+            return MAB_OK;
+        }
+    }
+    *answer = json_pack("{s:b}", "active", 0);
+    mab_json_own(pool, *answer);
+    return MAB_OK;
+}
+
+static const mab_introspector_t fake_introspector = {fake_introspect, NULL};
+
+static void fake_answer(const char *tok, const char *answer)
+{
+    fake.token[fake.n] = tok;
+    fake.answer[fake.n++] = answer;
+}
 static int serial; /* makes every minted token distinct */
 
 /* The core's log: quiet, unless MAB_TEST_LOG is set. */
@@ -117,12 +160,34 @@ static void new_request(void)
 
 static const char *err_name(mab_err_e e)
 {
-    static const char *const names[] = {
-        "OK",          "MALFORMED",   "TOO_LARGE",     "ALG",           "NO_KEY",
-        "SIGNATURE",   "EXPIRED",     "NOT_YET_VALID", "IAT_FUTURE",    "NO_EXP",
-        "CLAIM_TYPE",  "ISSUER",      "AUDIENCE",      "USER_CLAIM",    "NO_KEYS",
-        "CRIT",        "TOKEN_TYPE",  "MISSING_CLAIM", "NO_CREDENTIAL", "OTHER_SCHEME",
-        "EMPTY_TOKEN", "TOKEN_COUNT", "TOKEN_TWICE",   "CONFIG",        "INTERNAL"};
+    static const char *const names[MAB_ERR__COUNT] = {"OK",
+                                                      "MALFORMED",
+                                                      "TOO_LARGE",
+                                                      "ALG",
+                                                      "NO_KEY",
+                                                      "SIGNATURE",
+                                                      "EXPIRED",
+                                                      "NOT_YET_VALID",
+                                                      "IAT_FUTURE",
+                                                      "NO_EXP",
+                                                      "CLAIM_TYPE",
+                                                      "ISSUER",
+                                                      "AUDIENCE",
+                                                      "USER_CLAIM",
+                                                      "NO_KEYS",
+                                                      "CRIT",
+                                                      "TOKEN_TYPE",
+                                                      "MISSING_CLAIM",
+                                                      "INACTIVE",
+                                                      "SENDER_CONSTRAINED",
+                                                      "NO_CREDENTIAL",
+                                                      "OTHER_SCHEME",
+                                                      "EMPTY_TOKEN",
+                                                      "TOKEN_COUNT",
+                                                      "TOKEN_TWICE",
+                                                      "INTROSPECTION",
+                                                      "CONFIG",
+                                                      "INTERNAL"};
 
     return e >= 0 && e < MAB_ERR__COUNT ? names[e] : "?";
 }
@@ -852,8 +917,9 @@ int main(void)
             const char *tb;
 
             APR_ARRAY_PUSH(aud_b, const char *) = "https://b-api.test";
-            rA = (mab_rules_t){auds, 0, all_mask, 0, 60, "sub", NULL};
-            rB = (mab_rules_t){aud_b, 0, mab_alg_find("RS256")->bit, 0, 0, "/ext/uid", "roles"};
+            rA = (mab_rules_t){auds, 0, all_mask, 0, 60, "sub", NULL, 0, NULL};
+            rB = (mab_rules_t){aud_b, 0,   mab_alg_find("RS256")->bit, 0, 0, "/ext/uid", "roles",
+                               0,     NULL};
             multi[0] = (mab_issuer_t){ISS, srcA, NULL, &rA};
             multi[1] = (mab_issuer_t){ISS_B, srcB, NULL, &rB};
             M.issuers = multi;
@@ -907,6 +973,122 @@ int main(void)
                                               ISS_B, now - 1))),
                    MAB_ERR_EXPIRED, "own rules: B's skew 0 refuses 1 s past exp");
             new_request();
+        }
+
+        /* --- 5c. introspection ------------------------------------------------------- */
+        {
+            static mab_rules_t rO, rJ, rAll;
+            static const int endpoint = 1; /* any non-NULL introspection */
+            mab_policy_t O = A, two = A, all = A;
+            static mab_issuer_t iO, iJ, pair[2], iAll;
+            const char *ans;
+
+            memset(&fake, 0, sizeof(fake));
+            ver.introspector = &fake_introspector;
+            rO = (mab_rules_t){auds,     0, all_mask, 0, 60, "sub", NULL, MAB_INTROSPECT_OPAQUE,
+                               &endpoint};
+            rJ = (mab_rules_t){auds, 0, all_mask, 0, 60, "sub", NULL, MAB_INTROSPECT_OFF, NULL};
+            rAll =
+                (mab_rules_t){auds, 0, all_mask, 0, 60, "sub", NULL, MAB_INTROSPECT_ALL, &endpoint};
+            iO = (mab_issuer_t){ISS_B, NULL, NULL, &rO};
+            iJ = (mab_issuer_t){ISS, srcA, NULL, &rJ};
+            iAll = (mab_issuer_t){ISS, srcA, NULL, &rAll};
+            O.issuers = &iO;
+            pair[0] = iJ;
+            pair[1] = iO;
+            two.issuers = pair;
+            two.nissuers = 2;
+            all.issuers = &iAll;
+
+            ans = apr_psprintf(gp,
+                               "{\"active\":true,\"iss\":\"%s\",\"aud\":\"%s\","
+                               "\"client_id\":\"svc\",\"scope\":\"read\",\"exp\":%ld}",
+                               ISS_B, AUD, now + 300);
+            fake_answer("opaque-1", ans);
+            fake_answer("opaque-inactive", "{\"active\":false}");
+            fake_answer("opaque-aud",
+                        apr_psprintf(gp, "{\"active\":true,\"aud\":\"x\",\"exp\":%ld}", now + 300));
+            fake_answer("opaque-expired",
+                        apr_psprintf(gp,
+                                     "{\"active\":true,\"aud\":\"%s\",\"sub\":\"s\","
+                                     "\"exp\":%ld}",
+                                     AUD, now - 120));
+            fake_answer("opaque-cnf", apr_psprintf(gp,
+                                                   "{\"active\":true,\"aud\":\"%s\",\"sub\":\"s\","
+                                                   "\"cnf\":{\"jkt\":\"x\"}}",
+                                                   AUD));
+            fake_answer("opaque-other-iss",
+                        apr_psprintf(gp,
+                                     "{\"active\":true,\"aud\":\"%s\",\"sub\":\"s\","
+                                     "\"iss\":\"%s\"}",
+                                     AUD, ISS));
+
+#define OPAQUE(pol, t) verify(pol, t)
+            v = OPAQUE(&O, "opaque-1");
+            is_err(v, MAB_OK, "opaque token: the answer vouches for it");
+            is_str(v.user, "svc", "opaque: no sub, REMOTE_USER falls back to client_id");
+            ok(v.introspected && v.issuer == &iO, "opaque: introspected, by its issuer");
+            ok(json_is_string(json_object_get(v.claims, "scope")), "opaque: the answer's claims");
+            ok(v.exports != NULL, "opaque: exports written");
+            is_err(OPAQUE(&O, "opaque-inactive"), MAB_ERR_INACTIVE, "opaque: inactive refused");
+            is_err(OPAQUE(&O, "opaque-unknown"), MAB_ERR_INACTIVE,
+                   "opaque: unknown token (active false) refused");
+            is_err(OPAQUE(&O, "opaque-aud"), MAB_ERR_AUDIENCE, "opaque: wrong audience refused");
+            is_err(OPAQUE(&O, "opaque-expired"), MAB_ERR_EXPIRED, "opaque: expired refused");
+            is_err(OPAQUE(&O, "opaque-cnf"), MAB_ERR_SENDER_CONSTRAINED,
+                   "opaque: cnf means sender-constrained: refused");
+            is_err(OPAQUE(&O, "opaque-other-iss"), MAB_ERR_ISSUER,
+                   "opaque: an answer naming another iss is refused");
+            fake.fail = 1;
+            is_err(OPAQUE(&O, "opaque-1"), MAB_ERR_INTROSPECTION,
+                   "opaque: endpoint down: INTROSPECTION (never a grant)");
+            fake.fail = 0;
+            is_err(OPAQUE(&A, "opaque-1"), MAB_ERR_MALFORMED,
+                   "opaque token where nothing introspects: malformed as before");
+            /* Two issuers, one introspecting: an opaque token goes to that one only; a JWT
+             * goes by its iss and is never introspected by the other. */
+            fake.calls = 0;
+            v = OPAQUE(&two, "opaque-1");
+            ok(v.err == MAB_OK && fake.asked == &pair[1],
+               "two issuers: opaque to the introspecting one");
+            v = verify(&two, rs(kA, "a", claims(ISS, 600, NULL)));
+            ok(v.err == MAB_OK && fake.calls == 1, "two issuers: the JWT is not introspected");
+            {
+                mab_policy_t both = two;
+                static mab_issuer_t twice[2];
+                twice[0] = iO;
+                twice[1] = iO;
+                twice[1].iss = ISS;
+                both.issuers = twice;
+                is_err(OPAQUE(&both, "opaque-1"), MAB_ERR_CONFIG,
+                       "two introspecting issuers for opaque tokens: refused (config)");
+            }
+            /* All: a verified JWT is introspected too, and its claims stay. */
+            tok = rs(kA, "a", claims(ISS, 600, NULL));
+            fake_answer(tok, "{\"active\":true}");
+            fake.calls = 0;
+            v = verify(&all, tok);
+            ok(v.err == MAB_OK && fake.calls == 1 && v.user && strcmp(v.user, "alice") == 0,
+               "All: JWT verified, introspected, its own claims kept");
+            v = verify(&all, tok);
+            ok(v.err == MAB_OK && fake.calls == 2 && v.cached,
+               "All: a cached JWT is still introspected");
+            tok = rs(kA, "a", claims(ISS, 600, NULL));
+            v = verify(&all, tok);
+            is_err(v, MAB_ERR_INACTIVE, "All: a JWT the endpoint calls inactive (revoked)");
+            tok = rs(kA, "a", claims(ISS, 600, NULL));
+            fake_answer(tok, apr_psprintf(gp, "{\"active\":true,\"exp\":%ld}", now - 120));
+            is_err(verify(&all, tok), MAB_ERR_EXPIRED, "All: the answer's exp is honoured");
+            fake.fail = 1;
+            is_err(verify(&all, rs(kA, "a", claims(ISS, 600, NULL))), MAB_ERR_INTROSPECTION,
+                   "All: endpoint down: refused");
+            fake.fail = 0;
+            is_err(verify(&all, rs(kB, "a", claims(ISS, 600, NULL))), MAB_ERR_SIGNATURE,
+                   "All: a bad signature is refused before any introspection");
+            ver.introspector = NULL;
+            is_err(OPAQUE(&O, "opaque-1"), MAB_ERR_CONFIG, "no introspector: refused (config)");
+            new_request();
+#undef OPAQUE
         }
 
         /* --- 6. cnf ------------------------------------------------------------------ */
