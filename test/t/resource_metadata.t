@@ -299,5 +299,12 @@ refused($sec->('/a', "    AuthBearerResource https://mcp.example.com/\n")
     my ($rc, $out) = $x->configtest;
     is($rc, 0, 'one identifier in two sections with the same metadata is fine') or diag $out;
 }
+{
+    my $x = MAB::Httpd->new(paths => [qw(a)], conf => "<Location /a>\n$base    AuthBearerAudience x\n"
+        . "    AuthBearerResource https://mcp.example.com/a\n    Require valid-user\n</Location>\n");
+    my ($rc, $out) = $x->configtest;
+    like($out, qr/MAB00703: AuthBearerResource https:\/\/mcp.example.com\/a \(.*\) has no AuthBearerIssuer/,
+        'a resource without AuthBearerIssuer: warned about at startup');
+}
 
 done_testing();
