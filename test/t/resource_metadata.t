@@ -10,6 +10,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
 use LWP::UserAgent;
+use HTTP::Request;
 use MAB::Test qw(mint);
 use MAB::Httpd;
 use MAB::Lifecycle;
@@ -133,6 +134,12 @@ $r = $ua->head($h->url("$WK/mcp"));
 is($r->code, 200, 'HEAD: 200');
 $r = $ua->post($h->url("$WK/mcp"));
 is($r->code, 405, 'POST: 405');
+$r = $ua->request(HTTP::Request->new(OPTIONS => $h->url("$WK/mcp"),
+    [Origin => 'https://app.example', 'Access-Control-Request-Method' => 'GET',
+     'Access-Control-Request-Headers' => 'mcp-protocol-version']));
+is($r->code, 204, 'CORS preflight: 204 without a token');
+is($r->header('Access-Control-Allow-Origin'), '*', 'CORS preflight: any origin');
+like($r->header('Access-Control-Allow-Methods') // '', qr/GET/, 'CORS preflight: GET allowed');
 
 # identifier without a path: the root form; AuthBearerResourceScopes; no name/documentation
 ($doc) = doc_of($WK, 'without a path');
