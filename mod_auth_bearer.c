@@ -34,6 +34,7 @@
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_refresh.h"
 #include "mod_auth_bearer_request.h"
+#include "mod_auth_bearer_resource.h"
 #include "mod_auth_bearer_status.h"
 
 /* Under DefaultRuntimeDir: the last good key set of each source, for the next start. */
@@ -53,6 +54,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     /* A new configuration generation gets a new set of key sources. */
     mab_conf_pre_config(pconf);
     mab_introspect_pre_config(pconf);
+    mab_resource_pre_config(pconf);
     return OK;
 }
 
@@ -73,6 +75,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     rc |= mab_authz_check_config(s);
     rc |= mab_check_introspection(s, ptemp);
     rc |= mab_introspect_check_config(s, ptemp);
+    rc |= mab_resource_check_config(s, pconf, ptemp);
     return rc == 0 ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -208,12 +211,14 @@ static int fixups_last(request_rec *r)
  *   pre_config         a new key cache for the configuration's sources; Require scope
  *                      and claim taken back from a module loaded later (REALLY_LAST)
  *   check_config       transport rule for key sources, shared Require lines against
- *                      their section's AuthType (also apachectl -t)
+ *                      their section's AuthType, the RFC 9728 metadata documents built
+ *                      and checked (also apachectl -t)
  *   post_config        claim header names per vhost, section warnings, libcurl, the
  *                      metrics block and the key cache in shared memory, the kept key
  *                      sets loaded, the watchdog refresh
  *   child_init         key-cache locks and fetchers, the token cache
  *   post_read_request  client copies of the vhost's claim headers removed (REALLY_FIRST)
+ *   quick_handler      a metadata URL answered before any access control (FIRST)
  *   header_parser      and those of the request's sections, .htaccess too (REALLY_FIRST)
  *   check_access_ex    CORS preflight allowed without a token (FIRST)
  *   check_access       AuthBearerOptional: a present token verified early
@@ -235,6 +240,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_quick_handler(mab_resource_quick_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_header_parser(header_parser, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_access_ex(mab_access_preflight, NULL, NULL, APR_HOOK_FIRST,
                             AP_AUTH_INTERNAL_PER_CONF);

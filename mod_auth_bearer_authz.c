@@ -37,6 +37,8 @@
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_request.h"
+#include "mod_auth_bearer_resource.h"
+#include "mod_auth_bearer_resource_conf.h"
 
 typedef struct {
     const char *what; /* the provider name the line used, for messages */
@@ -102,6 +104,7 @@ static const char *parse_scope_as(cmd_parms *cmd, const char *what, const char *
         return apr_psprintf(cmd->pool, "Require %s needs at least one scope", what);
     }
     req->negated = is_negated(cmd);
+    mab_resource_note_scopes(cmd, req->scopes, req->negated);
     *parsed = req;
     return NULL;
 }
@@ -193,6 +196,13 @@ static authz_status check_scope(request_rec *r, const char *line, const void *pa
     mab_req_t *st = NULL;
     authz_status rv = token_state(r, req->what, &st);
 
+    if (!req->negated) {
+        /* what a declared resource's 401 and 403 ask the client to get (MCP) */
+        mab_req_t *asked = ap_get_module_config(r->request_config, &auth_bearer_module);
+        if (asked) {
+            remember(&asked->asked_scopes, r->pool, req->scopes);
+        }
+    }
     if (rv != AUTHZ_GRANTED) {
         return rv;
     }
@@ -516,7 +526,12 @@ static void explain_403(request_rec *out, request_rec *orig, mab_req_t *st)
     st->explained = 1;
     if (st->denied_scopes && st->denied_scopes->nelts) {
         const char *scopes = apr_array_pstrcat(out->pool, st->denied_scopes, ' ');
-        mab_request_challenge(orig, "insufficient_scope", NULL, scopes);
+        /* A declared resource names every scope the request needs, granted ones too, so a
+         * client that asks again for these keeps what it had (MCP step-up). */
+        mab_request_challenge(orig, "insufficient_scope", NULL,
+                              mab_resource_declared(orig) && st->asked_scopes
+                                  ? apr_array_pstrcat(out->pool, st->asked_scopes, ' ')
+                                  : scopes);
         mab_request_log_denial(orig, HTTP_FORBIDDEN, st, "insufficient scope",
                                apr_pstrcat(out->pool, "requires ", scopes, NULL));
         kind = MAB_FORBIDDEN_SCOPE;

@@ -16,6 +16,7 @@
 #include "mab_tokencache.h"
 #include "mab_verifier.h"
 #include "mod_auth_bearer_config.h"
+#include "mod_auth_bearer_resource_conf.h"
 
 #define MAB_MIN_SECRET_BYTES 32 /* RFC 7518 §3.2: at least the HS256 hash size */
 /* After a failed fetch with no keys at all, the next try waits this long: a cold start
@@ -206,9 +207,15 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->audiences = add->audiences;
         conf->audience_any = add->audience_any;
     }
-    else {
+    else if (!mab_resource_conf_identifier(add->resource)) {
         conf->audiences = base->audiences;
         conf->audience_any = base->audience_any;
+    }
+    else {
+        /* A section that declares its resource and no audience: the identifier is its
+         * audience (RFC 8707), not an audience inherited from an outer section. */
+        conf->audiences = NULL;
+        conf->audience_any = -1;
     }
     conf->alg_mask = add->alg_mask ? add->alg_mask : base->alg_mask;
     conf->max_token_size = SET_OR(add->max_token_size, base->max_token_size);
@@ -225,6 +232,7 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->payload_header = add->payload_header ? add->payload_header : base->payload_header;
     conf->pass_token = SET_OR(add->pass_token, base->pass_token);
     conf->claim_header_encoding = SET_OR(add->claim_header_encoding, base->claim_header_encoding);
+    conf->resource = mab_resource_conf_merge(p, base->resource, add->resource);
     return conf;
 }
 
@@ -359,14 +367,19 @@ static void resolve_issuer(const mab_dir_conf_t *sec, const mab_dir_conf_t *box,
     const mab_dir_conf_t *keys = !several && (sec->jwks || sec->secret) ? sec
                                  : box && (box->jwks || box->secret)    ? box
                                                                         : NULL;
-    const mab_dir_conf_t *aud = has_audience(sec) ? sec : has_audience(box) ? box : NULL;
+    /* A declared resource (AuthBearerResource) is the default audience, before a
+     * container's: the section says which resource it is. */
+    const mab_resource_conf_t *res =
+        mab_resource_conf_identifier(sec->resource) ? sec->resource : NULL;
+    const mab_dir_conf_t *aud = has_audience(sec) ? sec : !res && has_audience(box) ? box : NULL;
     int v;
 
     out->iss = APR_ARRAY_IDX(sec->issuers, i, const char *);
     out->secret = keys ? keys->secret : NULL;
     out->keys = keys ? keys->jwks : APR_ARRAY_IDX(sec->discoveries, i, mab_source_t *);
     out->rules = rules;
-    rules->audiences = aud ? aud->audiences : NULL;
+    /* RFC 8707: a declared resource is the audience its tokens must name, unless set. */
+    rules->audiences = aud ? aud->audiences : mab_resource_conf_audiences(res);
     rules->audience_any = aud ? aud->audience_any == 1 : 0;
     rules->alg_mask = PICK(alg_mask, 0u);
     rules->alg_mask = rules->alg_mask ? rules->alg_mask : default_alg_mask(out->secret);
@@ -1391,5 +1404,7 @@ const command_rec mab_cmds[] = {
     AP_INIT_TAKE1("AuthBearerTokenCache", set_token_cache, NULL, RSRC_CONF | ACCESS_CONF,
                   "verified tokens each process remembers (default 4096; 0 off); in a "
                   "section, 0 keeps that location out of the cache"),
+    /* RFC 9728 protected resource metadata (mod_auth_bearer_resource_conf.c) */
+    MAB_RESOURCE_CMDS(APR_OFFSETOF(mab_dir_conf_t, resource)),
     {NULL},
 };

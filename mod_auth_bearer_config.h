@@ -15,6 +15,7 @@ struct mab_keycache_opts_t;
 struct mab_issuer_t;
 struct mab_policy_t;
 struct mab_source_t;
+struct mab_resource_conf_t;
 
 /* Server-wide; only the main server's are used (the key cache is global). */
 typedef struct {
@@ -83,6 +84,8 @@ typedef struct {
     const char *payload_header;
     int claim_header_encoding; /* AuthBearerClaimHeaderEncoding: mab_hdrenc_e, -1 unset */
     int pass_token;            /* AuthBearerPassToken */
+    /* RFC 9728: AuthBearerResource and its settings (mod_auth_bearer_resource_conf.c). */
+    struct mab_resource_conf_t *resource;
 } mab_dir_conf_t;
 
 /* One AuthBearerClaimHeader or AuthBearerClaimEnv: the claim (a name or a JSON Pointer) and

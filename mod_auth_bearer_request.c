@@ -17,6 +17,7 @@
 #include "mod_auth_bearer_introspect.h"
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_request.h"
+#include "mod_auth_bearer_resource.h"
 
 /* A client refused because the token could not be checked now tries again after this. */
 #define MAB_RETRY_AFTER "5"
@@ -179,6 +180,7 @@ void mab_request_challenge(request_rec *r, const char *error, const char *descri
     const char *realm = ap_auth_name(r);
     const char *v = MAB_AUTH_TYPE;
     const char *sep = " ";
+    const char *metadata = mab_resource_challenge_url(r);
 
     if (realm) {
         v = apr_pstrcat(r->pool, v, " realm=", quote(r->pool, realm), NULL);
@@ -191,9 +193,14 @@ void mab_request_challenge(request_rec *r, const char *error, const char *descri
             v = apr_pstrcat(r->pool, v, sep, "error_description=", quote(r->pool, description),
                             NULL);
         }
-        if (scope) {
-            v = apr_pstrcat(r->pool, v, sep, "scope=", quote(r->pool, scope), NULL);
-        }
+    }
+    if (scope) {
+        v = apr_pstrcat(r->pool, v, sep, "scope=", quote(r->pool, scope), NULL);
+        sep = ", ";
+    }
+    /* RFC 9728 §5.1 */
+    if (metadata) {
+        v = apr_pstrcat(r->pool, v, sep, "resource_metadata=", quote(r->pool, metadata), NULL);
     }
     apr_table_setn(r->err_headers_out,
                    (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate", v);
@@ -274,7 +281,12 @@ int mab_request_authn_result(request_rec *r, mab_req_t *st)
         apr_table_setn(r->err_headers_out, "Retry-After", MAB_RETRY_AFTER);
     }
     else if (st->status != HTTP_INTERNAL_SERVER_ERROR) {
-        mab_request_challenge(r, code, description, NULL);
+        /* A declared resource's 401 names the scopes its Require lines asked for (MCP). */
+        mab_request_challenge(r, code, description,
+                              st->status == HTTP_UNAUTHORIZED && st->asked_scopes
+                                      && st->asked_scopes->nelts && mab_resource_declared(r)
+                                  ? apr_array_pstrcat(r->pool, st->asked_scopes, ' ')
+                                  : NULL);
     }
     if (description) {
         mab_request_log_denial(r, st->status, st, description, st->v.detail);

@@ -11,6 +11,7 @@ typedef struct {
     int status; /* OK, HTTP_BAD_REQUEST, HTTP_UNAUTHORIZED, HTTP_INTERNAL_SERVER_ERROR */
     /* What the authz providers found, for the 403's challenge and log line. */
     apr_array_header_t *denied_scopes; /* scopes a failed Require scope asked for */
+    apr_array_header_t *asked_scopes;  /* every scope the evaluated Require scope lines named */
     const char *denied_claim;          /* the claim a failed Require claim named */
     const char *refused_rule;          /* a negated Require scope/claim the token met */
     int authz_passed; /* fixups ran: a later 403 is not an authorization decision */
@@ -43,8 +44,8 @@ int mab_request_anonymous(request_rec *r, mab_req_t *st);
  * per client request. */
 int mab_request_authn_result(request_rec *r, mab_req_t *st);
 
-/* WWW-Authenticate (Proxy-Authenticate for a proxy request): realm, and with an error its
- * description and scope. */
+/* WWW-Authenticate (Proxy-Authenticate for a proxy request): realm, with an error its
+ * description, the scope when given, and a declared resource's resource_metadata. */
 void mab_request_challenge(request_rec *r, const char *error, const char *description,
                            const char *scope);
 
