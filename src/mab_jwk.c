@@ -9,6 +9,7 @@
 #include "mab_alg.h"
 #include "mab_b64.h"
 #include "mab_jwk.h"
+#include "mab_sig.h"
 
 #define MAB_MIN_RSA_BITS 2048
 /* Verification costs about bits^2 * log2(e): these bounds keep one forged token's work
@@ -382,6 +383,7 @@ mab_key_t *mab_jwk_import(apr_pool_t *p, json_t *jwk, const char **reason)
     }
     key->pkey = pkey; /* owned by p from here on */
     apr_pool_cleanup_register(p, pkey, pkey_cleanup, apr_pool_cleanup_null);
+    mab_sig_prepare(p, key);
     return key;
 }
 
