@@ -135,6 +135,74 @@ static void cross(apr_pool_t *p, EVP_PKEY *k, const mab_key_t *key, const char *
     }
 }
 
+static const char *detail_of(const mab_alg_t *alg, const mab_key_t *key, const signature_t *s)
+{
+    const char *detail = NULL;
+
+    mab_sig_verify(alg, key, (const unsigned char *)MSG, strlen(MSG), s->sig, s->len, &detail);
+    return detail ? detail : "(valid)";
+}
+
+/* R or S set to v (n bytes, big-endian) in an otherwise valid signature. */
+static signature_t with_part(const signature_t *s, int which, const unsigned char *v, size_t n)
+{
+    signature_t out = *s;
+
+    memcpy(out.sig + (which ? n : 0), v, n);
+    return out;
+}
+
+/* The range check of R and S at both sides of OpenSSL's own group order, and the DER
+ * written for values with leading zero bytes and with the top bit set. */
+static void ecdsa_bounds(EVP_PKEY *k, const mab_key_t *key, const char *name, int nid)
+{
+    static const char range[] = "ECDSA R or S is zero or not below the group order";
+    static const char bad[] = "signature does not verify";
+    const mab_alg_t *alg = mab_alg_find(name);
+    size_t n = alg->ec_coord_len, j;
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
+    BIGNUM *below = BN_new();
+    unsigned char order[66], order_1[66], zero[66] = {0}, one[66] = {0}, top[66];
+    signature_t s, t;
+    int which;
+
+    if (!ok(g && below && sign(k, alg, MSG, &s), "%s: group and signature", name)) {
+        EC_GROUP_free(g);
+        BN_free(below);
+        return;
+    }
+    BN_bn2binpad(EC_GROUP_get0_order(g), order, (int)n);
+    BN_copy(below, EC_GROUP_get0_order(g));
+    BN_sub_word(below, 1);
+    BN_bn2binpad(below, order_1, (int)n);
+    one[n - 1] = 1;
+    for (j = 0; j < n; j++) {
+        top[j] = order_1[j];
+    }
+    top[0] = n == 66 ? 0x01 : 0x80; /* the highest byte with its top bit set (P-521: 1 bit) */
+    for (which = 0; which < 2; which++) {
+        const char *part = which ? "S" : "R";
+
+        t = with_part(&s, which, order, n);
+        is_str(detail_of(alg, key, &t), range, "%s: %s = the order: refused before OpenSSL", name,
+               part);
+        t = with_part(&s, which, order_1, n);
+        is_str(detail_of(alg, key, &t), bad, "%s: %s = order - 1: in range, does not verify", name,
+               part);
+        t = with_part(&s, which, zero, n);
+        is_str(detail_of(alg, key, &t), range, "%s: %s = 0: refused", name, part);
+        t = with_part(&s, which, one, n);
+        is_str(detail_of(alg, key, &t), bad, "%s: %s = 1 (leading zero bytes): does not verify",
+               name, part);
+        t = with_part(&s, which, top, n);
+        is_str(detail_of(alg, key, &t), bad, "%s: %s with the top bit set: does not verify", name,
+               part);
+    }
+    is_str(detail_of(alg, key, &s), "(valid)", "%s: the untouched signature verifies", name);
+    EC_GROUP_free(g);
+    BN_free(below);
+}
+
 typedef struct {
     const mab_alg_t *alg;
     const mab_key_t *key;
@@ -216,6 +284,9 @@ int main(void)
     one_alg(p, p256, k256, "ES256");
     one_alg(p, p384, k384, "ES384");
     one_alg(p, p521, k521, "ES512");
+    ecdsa_bounds(p256, k256, "ES256", NID_X9_62_prime256v1);
+    ecdsa_bounds(p384, k384, "ES384", NID_secp384r1);
+    ecdsa_bounds(p521, k521, "ES512", NID_secp521r1);
     /* A JWK with its own alg is prepared for that alg only; the primitive still answers
      * for the others (fits_alg, the caller's, keeps them from being asked). */
     one_alg(p, rsa, krs256, "RS256");
