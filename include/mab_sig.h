@@ -21,8 +21,9 @@ mab_err_e mab_sig_verify(const struct mab_alg_t *alg, const struct mab_key_t *ke
                          size_t sig_len, const char **detail);
 
 /* Prepares key for the algorithms it fits, once (the key set's parse does it, per
- * generation and process): per algorithm, a verification context already initialised with
- * key, padding and digest, and the digest fetched, so that a verification only duplicates
+ * generation and process; an admin's secret when it is read): per algorithm, a
+ * verification context already initialised with key, padding and digest (for a secret,
+ * a keyed HMAC context), and the digest fetched, so that a verification only duplicates
  * the context instead of looking the algorithm up and setting it up again. Kept in
  * key->prep until p goes; read-only from then on, so any number of threads may verify
  * with it at once. On failure key->prep stays NULL and every verification sets itself up

@@ -403,6 +403,7 @@ mab_key_t *mab_jwk_secret(apr_pool_t *p, const unsigned char *secret, apr_size_t
     key->secret = apr_pmemdup(p, secret, len);
     key->secret_len = len;
     apr_pool_cleanup_register(p, key, secret_cleanup, apr_pool_cleanup_null);
+    mab_sig_prepare(p, key);
     return key;
 }
 

@@ -113,17 +113,50 @@ static int ecdsa_raw_to_der(const mab_alg_t *alg, const unsigned char *sig, size
     return 0;
 }
 
+/* One algorithm's prepared state for one key. */
+typedef struct {
+    EVP_PKEY_CTX *tmpl; /* after EVP_PKEY_verify_init, digest and padding: only duplicated */
+    EVP_MD *md;         /* the signing input's digest, fetched once */
+    EVP_MAC_CTX *mac;   /* HMAC keyed with the secret: only duplicated */
+} prep_one_t;
+
+struct mab_sig_prep_t {
+    prep_one_t by_alg[MAB_ALG_COUNT]; /* by mab_alg_index; empty where the key does not fit */
+};
+
+static const prep_one_t *prepared(const mab_alg_t *alg, const mab_key_t *key)
+{
+    size_t index = mab_alg_index(alg);
+
+    return key->prep && index < MAB_ALG_COUNT ? &key->prep->by_alg[index] : NULL;
+}
+
+/* HMAC from a duplicate of the keyed template: EVP_Q_mac fetched the MAC and the digest
+ * by name and set the key up again on every call. */
+static int hmac_prepared(EVP_MAC_CTX *tmpl, const unsigned char *msg, size_t msg_len,
+                         unsigned char *mac, size_t mac_size, size_t *mac_len)
+{
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(tmpl);
+    int ok = ctx && EVP_MAC_update(ctx, msg, msg_len) == 1
+             && EVP_MAC_final(ctx, mac, mac_len, mac_size) == 1;
+
+    EVP_MAC_CTX_free(ctx);
+    return ok;
+}
+
 /* RFC 7518 §3.2, compared in constant time. The key is the admin's secret, never
  * anything derived from a key set or a public key. */
 static mab_err_e hmac_verify(const mab_alg_t *alg, const mab_key_t *key, const unsigned char *msg,
                              size_t msg_len, const unsigned char *sig, size_t sig_len,
                              const char **detail)
 {
+    const prep_one_t *one = prepared(alg, key);
     unsigned char mac[EVP_MAX_MD_SIZE];
     size_t mac_len = 0;
 
-    if (!EVP_Q_mac(NULL, "HMAC", NULL, alg->digest, NULL, key->secret, key->secret_len, msg,
-                   msg_len, mac, sizeof(mac), &mac_len)) {
+    if (one && one->mac ? !hmac_prepared(one->mac, msg, msg_len, mac, sizeof(mac), &mac_len)
+                        : !EVP_Q_mac(NULL, "HMAC", NULL, alg->digest, NULL, key->secret,
+                                     key->secret_len, msg, msg_len, mac, sizeof(mac), &mac_len)) {
         *detail = "cannot compute HMAC";
         return MAB_ERR_SIGNATURE;
     }
@@ -150,16 +183,6 @@ static int set_padding(EVP_PKEY_CTX *pctx, const mab_alg_t *alg)
     return 1;
 }
 
-/* One algorithm's prepared state for one key. */
-typedef struct {
-    EVP_PKEY_CTX *tmpl; /* after EVP_PKEY_verify_init, digest and padding: only duplicated */
-    EVP_MD *md;         /* the signing input's digest, fetched once */
-} prep_one_t;
-
-struct mab_sig_prep_t {
-    prep_one_t by_alg[MAB_ALG_COUNT]; /* by mab_alg_index; empty where the key does not fit */
-};
-
 static apr_status_t prep_cleanup(void *data)
 {
     struct mab_sig_prep_t *prep = data;
@@ -168,16 +191,50 @@ static apr_status_t prep_cleanup(void *data)
     for (i = 0; i < MAB_ALG_COUNT; i++) {
         EVP_PKEY_CTX_free(prep->by_alg[i].tmpl);
         EVP_MD_free(prep->by_alg[i].md);
+        EVP_MAC_CTX_free(prep->by_alg[i].mac); /* wipes its copy of the secret */
     }
     return APR_SUCCESS;
 }
 
-/* EdDSA hashes inside the signature (no separate digest to hand over) and HMAC keys are
- * secrets: only RSA and ECDSA verify through a prepared EVP_PKEY_verify context. */
+/* EdDSA hashes inside the signature (no separate digest to hand over): only RSA and
+ * ECDSA verify through a prepared EVP_PKEY_verify context. */
 static int preparable(const mab_alg_t *alg)
 {
     return alg->family == MAB_FAMILY_RSA_PKCS1 || alg->family == MAB_FAMILY_RSA_PSS
            || alg->family == MAB_FAMILY_ECDSA;
+}
+
+static EVP_MAC_CTX *new_hmac(const mab_alg_t *alg, const mab_key_t *key)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[2];
+
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)alg->digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (ctx && EVP_MAC_init(ctx, key->secret, key->secret_len, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+/* An admin's secret: one keyed HMAC template per algorithm it is long enough for. */
+static int prepare_secret(struct mab_sig_prep_t *prep, const mab_key_t *key)
+{
+    size_t i;
+    int any = 0;
+
+    for (i = 0; i < MAB_ALG_COUNT; i++) {
+        const mab_alg_t *alg = mab_alg_at(i);
+
+        if (alg->family == MAB_FAMILY_HMAC && mab_jwk_fits_alg(key, alg)) {
+            prep->by_alg[i].mac = new_hmac(alg, key);
+            any |= prep->by_alg[i].mac != NULL;
+        }
+    }
+    return any;
 }
 
 void mab_sig_prepare(apr_pool_t *p, mab_key_t *key)
@@ -187,11 +244,17 @@ void mab_sig_prepare(apr_pool_t *p, mab_key_t *key)
     int any = 0;
 
     key->prep = NULL;
-    if (!key->pkey) {
+    if (!key->pkey && !key->secret) {
         return;
     }
     prep = apr_pcalloc(p, sizeof(*prep));
     apr_pool_cleanup_register(p, prep, prep_cleanup, apr_pool_cleanup_null);
+    if (!key->pkey) {
+        if (prepare_secret(prep, key)) {
+            key->prep = prep;
+        }
+        return;
+    }
     for (i = 0; i < MAB_ALG_COUNT; i++) {
         const mab_alg_t *alg = mab_alg_at(i);
         prep_one_t *one = &prep->by_alg[i];
@@ -255,7 +318,7 @@ mab_err_e mab_sig_verify(const mab_alg_t *alg, const mab_key_t *key, const unsig
     EVP_MD_CTX *md = NULL;
     EVP_PKEY_CTX *pctx = NULL;
     unsigned char der[MAX_DER];
-    size_t index;
+    const prep_one_t *one;
     mab_err_e rv = MAB_ERR_SIGNATURE;
 
     *detail = NULL;
@@ -284,9 +347,9 @@ mab_err_e mab_sig_verify(const mab_alg_t *alg, const mab_key_t *key, const unsig
         *detail = "RSA signature length differs from the modulus size";
         return MAB_ERR_SIGNATURE;
     }
-    index = mab_alg_index(alg);
-    if (key->prep && index < MAB_ALG_COUNT && key->prep->by_alg[index].tmpl) {
-        rv = verify_prepared(&key->prep->by_alg[index], msg, msg_len, sig, sig_len, detail);
+    one = prepared(alg, key);
+    if (one && one->tmpl) {
+        rv = verify_prepared(one, msg, msg_len, sig, sig_len, detail);
         goto cleanup;
     }
     md = EVP_MD_CTX_new();
