@@ -239,6 +239,7 @@ static int prepare_secret(struct mab_sig_prep_t *prep, const mab_key_t *key)
 
 void mab_sig_prepare(apr_pool_t *p, mab_key_t *key)
 {
+    EVP_PKEY_CTX *base;
     struct mab_sig_prep_t *prep;
     size_t i;
     int any = 0;
@@ -255,17 +256,33 @@ void mab_sig_prepare(apr_pool_t *p, mab_key_t *key)
         }
         return;
     }
+    /* One context initialised for verification, duplicated for each algorithm, and each
+     * digest fetched once: a key that fits six algorithms needs three digests. */
+    base = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    if (!base || EVP_PKEY_verify_init(base) != 1) {
+        EVP_PKEY_CTX_free(base);
+        return;
+    }
     for (i = 0; i < MAB_ALG_COUNT; i++) {
         const mab_alg_t *alg = mab_alg_at(i);
         prep_one_t *one = &prep->by_alg[i];
+        size_t j;
 
         if (!preparable(alg) || !mab_jwk_fits_alg(key, alg)) {
             continue;
         }
-        one->md = EVP_MD_fetch(NULL, alg->digest, NULL);
-        one->tmpl = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
-        if (!one->md || !one->tmpl || EVP_PKEY_verify_init(one->tmpl) != 1
-            || EVP_PKEY_CTX_set_signature_md(one->tmpl, one->md) != 1
+        for (j = 0; j < i && !one->md; j++) {
+            const mab_alg_t *other = mab_alg_at(j);
+            if (prep->by_alg[j].md && strcmp(other->digest, alg->digest) == 0
+                && EVP_MD_up_ref(prep->by_alg[j].md) == 1) {
+                one->md = prep->by_alg[j].md;
+            }
+        }
+        if (!one->md) {
+            one->md = EVP_MD_fetch(NULL, alg->digest, NULL);
+        }
+        one->tmpl = EVP_PKEY_CTX_dup(base);
+        if (!one->md || !one->tmpl || EVP_PKEY_CTX_set_signature_md(one->tmpl, one->md) != 1
             || !set_padding(one->tmpl, alg)) {
             /* This algorithm sets itself up per call instead. */
             EVP_PKEY_CTX_free(one->tmpl);
@@ -276,6 +293,7 @@ void mab_sig_prepare(apr_pool_t *p, mab_key_t *key)
         }
         any = 1;
     }
+    EVP_PKEY_CTX_free(base);
     if (any) {
         key->prep = prep;
     }
