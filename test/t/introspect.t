@@ -69,7 +69,13 @@ C
     return $h;
 }
 
-sub user_log { my $h = shift; MAB::Httpd::_slurp($h->dir . '/logs/user_log') // '' }
+# httpd writes the access log after the response: wait (up to 5 s) for the line looked for
+sub user_log {
+    my ($h, $want) = @_;
+    my $read = sub { MAB::Httpd::_slurp($h->dir . '/logs/user_log') // '' };
+    for (1 .. 50) { my $l = $read->(); return $l if !$want || $l =~ $want; sleep 0.1 }
+    return $read->();
+}
 sub www { $_[0]->header('WWW-Authenticate') // '' }
 sub calls { $as->count('/token/introspection') }
 sub token { $as->token(client_id => 'app', scope => 'read', resource => $API, @_) }
@@ -83,7 +89,7 @@ my $t = token();
 unlike($t, qr/\./, 'the authorization server issues an opaque token (no dots)');
 my $r = $h->get('/api/ok.txt', token => $t);
 is($r->code, 200, 'an opaque token the endpoint calls active: 200') or diag $h->error_log;
-like(user_log($h), qr{^app 200 /api/ok\.txt read app$}m,
+like(user_log($h, qr{^app 200 /api/ok\.txt}m), qr{^app 200 /api/ok\.txt read app$}m,
      'REMOTE_USER falls back to client_id (no sub); the answer\'s scope and client_id are claims');
 is(calls(), 1, 'one introspection call');
 $r = $h->get('/api/ok.txt', token => $t);

@@ -68,15 +68,21 @@ ok($h->start, 'httpd starts with two issuers on one location') or do {
 sub tok_a { mint(key => 'issuer', kid => 'shared', claims => { iss => $A, aud => 'https://api-a.test', @_ }) }
 sub tok_b { mint(key => 'other', kid => 'shared',
                  claims => { iss => $B, aud => 'https://api-b.test', email => 'bob@b.test', @_ }) }
-sub user_log { my $l = MAB::Httpd::_slurp($h->dir . '/logs/user_log') // ''; $l }
+# httpd writes the access log after the response: wait (up to 5 s) for the line looked for
+sub user_log {
+    my ($want) = @_;
+    my $read = sub { MAB::Httpd::_slurp($h->dir . '/logs/user_log') // '' };
+    for (1 .. 50) { my $l = $read->(); return $l if !$want || $l =~ $want; select undef, undef, undef, 0.1 }
+    return $read->();
+}
 sub www { $_[0]->header('WWW-Authenticate') // '' }
 
 my $r = $h->get('/both/ok.txt', token => tok_a());
 is($r->code, 200, "issuer A's token (discovered keys) passes") or diag $h->error_log;
 $r = $h->get('/both/ok.txt', token => tok_b());
 is($r->code, 200, "issuer B's token (its container's JWKS, same kid) passes") or diag $h->error_log;
-like(user_log(), qr{^bob\@b\.test 200 /both/ok\.txt$}m, "B's REMOTE_USER from its container's claim (email)");
-like(user_log(), qr{^auth0\|alice 200 /both/ok\.txt$}m, "A's REMOTE_USER is sub (default)");
+like(user_log(qr{^bob\@b\.test 200}m), qr{^bob\@b\.test 200 /both/ok\.txt$}m, "B's REMOTE_USER from its container's claim (email)");
+like(user_log(qr{^auth0\|alice 200}m), qr{^auth0\|alice 200 /both/ok\.txt$}m, "A's REMOTE_USER is sub (default)");
 
 # Cross-issuer key confusion: the token names one issuer but is signed with the other's key.
 $r = $h->get('/both/ok.txt', token => mint(key => 'other', kid => 'shared',
