@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "mab_jwks.h"
+#include "mab_fetch.h"
 #include "mab_keycache.h"
 #include "mab_keyfetch.h"
 #include "mab_keyrefresh.h"
@@ -205,9 +206,15 @@ int mab_keycache_load_stored(mab_keycache_t *kc, apr_pool_t *ptemp)
         mab_keystore_rec_t rec;
         const char *why = NULL;
         mab_keyset_t *ks;
-        int rc = mab_keystore_load(ptemp, kc->opts.store_dir, src->uri, src->discovery,
-                                   kc->opts.slot_size, &rec, &why);
+        int rc;
 
+        /* Files are read afresh at startup (and never kept): a copy from the last run could
+         * hide a key replaced under the same kid. */
+        if (!src->discovery && !mab_fetch_is_url(src->uri)) {
+            continue;
+        }
+        rc = mab_keystore_load(ptemp, kc->opts.store_dir, src->uri, src->discovery,
+                               kc->opts.slot_size, &rec, &why);
         if (rc == 0) {
             continue;
         }

@@ -168,7 +168,9 @@ mab_keyset_t *mab_keyfetch(mab_keyslot_t *slot, uint64_t claim, const char *uri,
     else {
         mab_log(MAB_LOG_INFO, "MAB00031: key set %s fetched: %d key(s), %d skipped, %lu bytes",
                 discovery ? url : uri, ks->nkeys, ks->nskipped, (unsigned long)len);
-        if (o->store_dir) {
+        /* A key set read from a file is read again at the next start: a kept copy could only
+         * hide an edit made meanwhile (same kid, new key). */
+        if (o->store_dir && (discovery || mab_fetch_is_url(uri))) {
             store(slot, uri, discovery, o, tmp, body, len);
         }
     }
