@@ -20,6 +20,15 @@ typedef struct mab_alg_t {
     size_t ec_coord_len; /* bytes of R and of S in a raw ECDSA signature */
 } mab_alg_t;
 
+/* How many algorithms the table holds; each has an index below this. */
+#define MAB_ALG_COUNT 13
+
+/* The table's algorithm number i (0 .. MAB_ALG_COUNT - 1), NULL past the end. */
+const mab_alg_t *mab_alg_at(size_t i);
+
+/* The index of a table entry; MAB_ALG_COUNT for anything that is not one. */
+size_t mab_alg_index(const mab_alg_t *alg);
+
 /* Exact, case-sensitive lookup; NULL for anything not registered here (incl. "none"). */
 const mab_alg_t *mab_alg_find(const char *name);
 

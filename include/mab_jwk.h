@@ -6,6 +6,7 @@
 struct json_t;
 struct evp_pkey_st;
 struct mab_alg_t;
+struct mab_sig_prep_t;
 
 /* A verification key: a public key imported from one JWK (its EVP_PKEY freed by a
  * cleanup on the pool it was imported into), or an admin's HMAC secret (kty "oct"),
@@ -16,7 +17,8 @@ typedef struct mab_key_t {
     const char *crv; /* EC/OKP curve, NULL otherwise */
     const char *alg; /* the JWK's own alg, NULL when absent */
     struct evp_pkey_st *pkey;
-    const unsigned char *secret; /* HMAC secret, wiped when the pool goes */
+    const struct mab_sig_prep_t *prep; /* mab_sig_prepare's contexts, or NULL */
+    const unsigned char *secret;       /* HMAC secret, wiped when the pool goes */
     apr_size_t secret_len;
 } mab_key_t;
 

