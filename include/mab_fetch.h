@@ -18,6 +18,9 @@ int mab_fetch_ex(apr_pool_t *p, const char *source, long timeout_ms, apr_size_t 
                  const char *ca_file, char **body, apr_size_t *len, long *max_age,
                  const char **err);
 
+/* 1 when host (no brackets, no port) is localhost, 127.0.0.0/8 or ::1. */
+int mab_fetch_is_loopback(const char *host);
+
 /* Whether url may be used as a key source: https always; http only to a loopback host
  * (127.0.0.0/8, ::1, localhost) unless allow_insecure. Returns 1, or 0 with *why. */
 int mab_fetch_url_allowed(apr_pool_t *p, const char *url, int allow_insecure, const char **why);

@@ -196,7 +196,7 @@ int mab_fetch_is_url(const char *s)
     return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
 }
 
-static int is_loopback(const char *host)
+int mab_fetch_is_loopback(const char *host)
 {
     struct in_addr v4;
     struct in6_addr v6;
@@ -247,7 +247,7 @@ int mab_fetch_url_allowed(apr_pool_t *p, const char *url, int allow_insecure, co
     else if ((colon = strrchr(host, ':')) != NULL) {
         *colon = '\0';
     }
-    if (is_loopback(host)) {
+    if (mab_fetch_is_loopback(host)) {
         return 1;
     }
     *why = "plain http:// to a host that is not loopback (keys could be replaced in transit)";

@@ -3,11 +3,10 @@
 #include <strings.h>
 
 #include <apr_strings.h>
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 
+#include "mab_fetch.h"
 #include "mab_resource.h"
 
 /* The characters of an authority we accept: host names, IPv4, [IPv6], and a port. */
@@ -15,23 +14,6 @@ static int authority_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
            || c == '.' || c == ':' || c == '[' || c == ']' || c == '_' || c == '~';
-}
-
-static int is_loopback(const char *host)
-{
-    struct in_addr v4;
-    struct in6_addr v6;
-
-    if (strcasecmp(host, "localhost") == 0) {
-        return 1;
-    }
-    if (inet_pton(AF_INET, host, &v4) == 1) {
-        return (ntohl(v4.s_addr) >> 24) == 127;
-    }
-    if (inet_pton(AF_INET6, host, &v6) == 1) {
-        return IN6_IS_ADDR_LOOPBACK(&v6);
-    }
-    return 0;
 }
 
 /* scheme://authority: the length of that prefix, or 0 and *why. */
@@ -101,7 +83,7 @@ static size_t origin_len(apr_pool_t *p, const char *url, const char **why)
             return 0;
         }
     }
-    if (!secure && !is_loopback(host)) {
+    if (!secure && !mab_fetch_is_loopback(host)) {
         *why = "plain http:// is allowed only for a loopback host (127.0.0.1, ::1, localhost); "
                "use https://";
         return 0;
