@@ -13,8 +13,13 @@ typedef enum { MAB_SCHEME_BEARER = 1, MAB_SCHEME_DPOP } mab_scheme_e;
 /* Flags for mab_credential_parse. */
 #define MAB_CREDENTIAL_ACCEPT_DPOP 0x1u /* recognise "DPoP <token>" (RFC 9449 §7.1) as well */
 
+struct mab_sender_t;
+
 typedef struct mab_credential_t {
     mab_scheme_e scheme;
+    /* The DPoP proof and client certificate of the request (the glue's, after parsing);
+     * NULL: neither. */
+    const struct mab_sender_t *sender;
     /* Points into the header value; the token is `len` bytes, not NUL-terminated there. */
     const char *token;
     apr_size_t len;

@@ -24,15 +24,25 @@ typedef enum {
     MAB_ERR_TOKEN_TYPE,
     MAB_ERR_MISSING_CLAIM,
     MAB_ERR_INACTIVE,           /* introspection: active is not true */
-    MAB_ERR_SENDER_CONSTRAINED, /* cnf or token_type DPoP: not a plain bearer token */
+    MAB_ERR_SENDER_CONSTRAINED, /* cnf with no method checked here, or one turned off */
+    /* Sender-constrained tokens (RFC 9449, RFC 8705): */
+    MAB_ERR_DPOP_PROOF,   /* the DPoP proof is not valid: invalid_dpop_proof */
+    MAB_ERR_DPOP_REPLAY,  /* the proof was used before: invalid_dpop_proof */
+    MAB_ERR_DPOP_NONCE,   /* no or a stale server nonce: use_dpop_nonce */
+    MAB_ERR_DPOP_BINDING, /* cnf.jkt is not the proof key's thumbprint: invalid_token */
+    MAB_ERR_DPOP_BOUND,   /* a DPoP-bound token sent as Bearer: invalid_token */
+    MAB_ERR_NOT_BOUND,    /* an unbound token where a binding is required: invalid_token */
+    MAB_ERR_CERT_BINDING, /* no or another client certificate: invalid_token */
     /* About the credential rather than the token (RFC 6750 §3.1): */
     MAB_ERR_NO_CREDENTIAL, /* no Authorization header: no error code, a bare challenge */
     MAB_ERR_OTHER_SCHEME,  /* Authorization with another scheme (Basic …): likewise */
     MAB_ERR_EMPTY_TOKEN,   /* invalid_request */
     MAB_ERR_TOKEN_COUNT,   /* more than one token in the header: invalid_request */
     MAB_ERR_TOKEN_TWICE,   /* header and access_token query parameter: invalid_request */
+    MAB_ERR_DPOP_NO_PROOF, /* the DPoP scheme without one DPoP header: invalid_request */
     /* Not the client's doing, and passing: no error code; 503 with Retry-After. */
     MAB_ERR_INTROSPECTION, /* no introspection answer: endpoint or cache down, too busy */
+    MAB_ERR_REPLAY_STORE,  /* the DPoP replay record cannot be read or written */
     /* Not the client's doing: no error code, and the glue answers 500. */
     MAB_ERR_CONFIG,   /* a section lacks a required directive */
     MAB_ERR_INTERNAL, /* out of memory */
@@ -41,8 +51,9 @@ typedef enum {
 
 const char *mab_err_desc(mab_err_e err);
 
-/* The RFC 6750 error code: "invalid_request", "invalid_token", or NULL when the response
- * carries none (no credential, another scheme, a server-side failure). */
+/* The RFC 6750 error code: "invalid_request", "invalid_token", RFC 9449's
+ * "invalid_dpop_proof" and "use_dpop_nonce", or NULL when the response carries none (no
+ * credential, another scheme, a server-side failure). */
 const char *mab_err_rfc6750(mab_err_e err);
 
 /* Whether the refusal is the server's fault (configuration, memory): a 500, no challenge. */

@@ -8,6 +8,8 @@
 
 struct json_t;
 struct mab_credential_t;
+struct mab_dpop_keys_t;
+struct mab_kvstore_t;
 struct mab_exports_t;
 struct mab_key_t;
 struct mab_keycache_t;
@@ -53,6 +55,22 @@ typedef struct mab_issuer_t {
     const mab_rules_t *rules;       /* this issuer's; NULL: the policy's own fields */
 } mab_issuer_t;
 
+/* AuthBearerDPoP and AuthBearerCertBound: whether a binding is checked, and whether only
+ * tokens with one are accepted. A bound token is never accepted as a plain bearer token,
+ * whatever the mode: Off refuses it. */
+typedef enum { MAB_BIND_OFF = 0, MAB_BIND_ON, MAB_BIND_REQUIRED } mab_bind_mode_e;
+
+/* Sender-constrained tokens (RFC 9449 DPoP, RFC 8705 certificate-bound), for a location. */
+typedef struct mab_sender_policy_t {
+    int dpop;               /* mab_bind_mode_e */
+    unsigned dpop_alg_mask; /* AuthBearerDPoPAlgorithms */
+    long dpop_max_age;      /* AuthBearerDPoPProofAge, seconds */
+    int dpop_nonce;         /* AuthBearerDPoPNonce On: proofs carry a server nonce */
+    const unsigned char *nonce_secret; /* AuthBearerDPoPNonceSecret (or made at start) */
+    apr_size_t nonce_secret_len;
+    int cert_bound; /* mab_bind_mode_e */
+} mab_sender_policy_t;
+
 /* What a location requires, every default already resolved. The rule fields apply to the
  * issuers that carry no rules of their own. */
 typedef struct mab_policy_t {
@@ -66,7 +84,17 @@ typedef struct mab_policy_t {
     long skew;            /* seconds of leeway for exp, nbf, iat */
     const char *user_claim;
     int use_cache; /* this location may use the token cache */
+    mab_sender_policy_t sender;
 } mab_policy_t;
+
+/* What the request shows besides the token, for a sender-constrained one. */
+typedef struct mab_sender_t {
+    const char *proof;  /* the DPoP header's value, NULL when absent */
+    int proofs;         /* how many DPoP header fields the request had */
+    const char *method; /* htm */
+    const char *htu;    /* the request's URL normalised (mab_htu_request); NULL: unknown */
+    const unsigned char *cert_digest; /* SHA-256 of the client certificate; NULL: none */
+} mab_sender_t;
 
 /* How the verifier asks an issuer's introspection endpoint (the glue's: it owns the
  * shared cache and the HTTP client). Returns MAB_OK with the endpoint's answer (a JSON
@@ -82,11 +110,15 @@ typedef struct mab_introspector_t {
 } mab_introspector_t;
 
 /* The per-process stores the verifier reads: the key cache (shared key sets), the
- * verified-token cache (NULL when off) and introspection (NULL when none is configured). */
+ * verified-token cache (NULL when off), introspection (NULL when none is configured), the
+ * DPoP replay record (the shared store; NULL: DPoP requests are refused) and recently seen
+ * proof keys (NULL: each proof's key is imported). */
 typedef struct mab_verifier_t {
     struct mab_keycache_t *keys;
     struct mab_tokencache_t *tokens;
     const mab_introspector_t *introspector;
+    const struct mab_kvstore_t *replay;
+    struct mab_dpop_keys_t *proof_keys;
 } mab_verifier_t;
 
 /* The outcome. What is known about the token is filled as far as verification got, also
@@ -104,9 +136,14 @@ typedef struct mab_verdict_t {
     int cached;               /* the signature was verified earlier (token cache), or the
                                  introspection answer came from a cache */
     int introspected;         /* an introspection answer vouched for it */
+    int dpop;                 /* accepted: a DPoP proof bound the token (RFC 9449) */
+    int cert_bound;           /* accepted: the client certificate bound it (RFC 8705) */
+    const char *dpop_nonce;   /* a nonce for the DPoP-Nonce header (a use_dpop_nonce refusal,
+                                 or a proof with the previous window's), or NULL */
 } mab_verdict_t;
 
-/* Verifies the credential against the policy at `now` (seconds since the epoch). Everything
+/* Verifies the credential against the policy at `now` (seconds since the epoch), and its
+ * binding with what cred->sender shows (no sender: no proof, no certificate). Everything
  * the verdict points to lives as long as `pool`. Never grants on doubt: any failure is a
  * refusal with its reason. */
 void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy,

@@ -25,12 +25,21 @@ static const char *const descriptions[MAB_ERR__COUNT] = {
     [MAB_ERR_MISSING_CLAIM] = "missing required claim",
     [MAB_ERR_INACTIVE] = "token is not active",
     [MAB_ERR_SENDER_CONSTRAINED] = "sender-constrained token not accepted here",
+    [MAB_ERR_DPOP_PROOF] = "invalid DPoP proof",
+    [MAB_ERR_DPOP_REPLAY] = "DPoP proof replayed",
+    [MAB_ERR_DPOP_NONCE] = "DPoP nonce required",
+    [MAB_ERR_DPOP_BINDING] = "Invalid DPoP key binding",
+    [MAB_ERR_DPOP_BOUND] = "DPoP-bound token sent as a Bearer token",
+    [MAB_ERR_NOT_BOUND] = "token is not sender-constrained",
+    [MAB_ERR_CERT_BINDING] = "Invalid certificate binding",
     [MAB_ERR_NO_CREDENTIAL] = "no Authorization header",
     [MAB_ERR_OTHER_SCHEME] = "Authorization is not a Bearer credential",
     [MAB_ERR_EMPTY_TOKEN] = "empty bearer token",
     [MAB_ERR_TOKEN_COUNT] = "more than one token",
     [MAB_ERR_TOKEN_TWICE] = "token sent in more than one way",
+    [MAB_ERR_DPOP_NO_PROOF] = "DPoP scheme without one DPoP proof",
     [MAB_ERR_INTROSPECTION] = "token cannot be checked now",
+    [MAB_ERR_REPLAY_STORE] = "DPoP proof cannot be checked now",
     [MAB_ERR_CONFIG] = "configuration incomplete",
     [MAB_ERR_INTERNAL] = "internal error",
 };
@@ -57,12 +66,21 @@ static const char *const labels[MAB_ERR__COUNT] = {
     [MAB_ERR_MISSING_CLAIM] = "missing_claim",
     [MAB_ERR_INACTIVE] = "inactive",
     [MAB_ERR_SENDER_CONSTRAINED] = "sender_constrained",
+    [MAB_ERR_DPOP_PROOF] = "dpop_proof",
+    [MAB_ERR_DPOP_REPLAY] = "dpop_replay",
+    [MAB_ERR_DPOP_NONCE] = "dpop_nonce",
+    [MAB_ERR_DPOP_BINDING] = "dpop_binding",
+    [MAB_ERR_DPOP_BOUND] = "dpop_bound_as_bearer",
+    [MAB_ERR_NOT_BOUND] = "not_bound",
+    [MAB_ERR_CERT_BINDING] = "cert_binding",
     [MAB_ERR_NO_CREDENTIAL] = "no_credential",
     [MAB_ERR_OTHER_SCHEME] = "other_scheme",
     [MAB_ERR_EMPTY_TOKEN] = "empty_token",
     [MAB_ERR_TOKEN_COUNT] = "several_tokens",
     [MAB_ERR_TOKEN_TWICE] = "token_twice",
+    [MAB_ERR_DPOP_NO_PROOF] = "dpop_no_proof",
     [MAB_ERR_INTROSPECTION] = "introspection_unavailable",
+    [MAB_ERR_REPLAY_STORE] = "replay_store_unavailable",
     [MAB_ERR_CONFIG] = "config",
     [MAB_ERR_INTERNAL] = "internal",
 };
@@ -82,13 +100,20 @@ const char *mab_err_rfc6750(mab_err_e err)
     case MAB_ERR_NO_CREDENTIAL:
     case MAB_ERR_OTHER_SCHEME:
     case MAB_ERR_INTROSPECTION:
+    case MAB_ERR_REPLAY_STORE:
     case MAB_ERR_CONFIG:
     case MAB_ERR_INTERNAL:
         return NULL;
     case MAB_ERR_EMPTY_TOKEN:
     case MAB_ERR_TOKEN_COUNT:
     case MAB_ERR_TOKEN_TWICE:
+    case MAB_ERR_DPOP_NO_PROOF:
         return "invalid_request";
+    case MAB_ERR_DPOP_PROOF:
+    case MAB_ERR_DPOP_REPLAY:
+        return "invalid_dpop_proof";
+    case MAB_ERR_DPOP_NONCE:
+        return "use_dpop_nonce";
     default:
         return "invalid_token";
     }
@@ -122,5 +147,5 @@ const char *mab_err_label(mab_err_e err)
 
 int mab_err_is_unavailable(mab_err_e err)
 {
-    return err == MAB_ERR_INTROSPECTION;
+    return err == MAB_ERR_INTROSPECTION || err == MAB_ERR_REPLAY_STORE;
 }
