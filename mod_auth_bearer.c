@@ -35,6 +35,7 @@
 #include "mod_auth_bearer_refresh.h"
 #include "mod_auth_bearer_request.h"
 #include "mod_auth_bearer_resource.h"
+#include "mod_auth_bearer_sender_conf.h"
 #include "mod_auth_bearer_status.h"
 
 /* Under DefaultRuntimeDir: the last good key set of each source, for the next start. */
@@ -160,6 +161,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     /* Restarts begin with the keys the last run had, not with a wait for every issuer. */
     mab_keycache_load_stored(mab_conf_keycache(), ptemp);
     mab_refresh_start(s, pconf, mab_conf_keycache());
+    if (mab_sender_conf_post_config(pconf, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     return mab_introspect_post_config(pconf, ptemp, s);
 }
 

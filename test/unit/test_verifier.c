@@ -1035,8 +1035,8 @@ int main(void)
                    "opaque: unknown token (active false) refused");
             is_err(OPAQUE(&O, "opaque-aud"), MAB_ERR_AUDIENCE, "opaque: wrong audience refused");
             is_err(OPAQUE(&O, "opaque-expired"), MAB_ERR_EXPIRED, "opaque: expired refused");
-            is_err(OPAQUE(&O, "opaque-cnf"), MAB_ERR_SENDER_CONSTRAINED,
-                   "opaque: cnf means sender-constrained: refused");
+            is_err(OPAQUE(&O, "opaque-cnf"), MAB_ERR_DPOP_BOUND,
+                   "opaque: the answer's cnf.jkt binds it: refused as a Bearer token");
             is_err(OPAQUE(&O, "opaque-other-iss"), MAB_ERR_ISSUER,
                    "opaque: an answer naming another iss is refused");
             fake.fail = 1;
