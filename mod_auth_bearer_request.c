@@ -387,6 +387,11 @@ int mab_request_authn_result(request_rec *r, mab_req_t *st)
     if (st->v.dpop_nonce) {
         apr_table_setn(r->err_headers_out, "DPoP-Nonce", st->v.dpop_nonce);
     }
+    /* A browser client reads the challenge and the nonce only if CORS exposes them. */
+    if (st->dpop_mode != MAB_BIND_OFF && apr_table_get(r->headers_in, "Origin")) {
+        apr_table_mergen(r->err_headers_out, "Access-Control-Expose-Headers",
+                         "WWW-Authenticate, DPoP-Nonce");
+    }
     if (st->status == OK) {
         r->user = (char *)st->v.user;
         r->ap_auth_type = (char *)MAB_AUTH_TYPE;
