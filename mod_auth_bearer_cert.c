@@ -44,9 +44,10 @@ static const unsigned char *from_header(request_rec *r, const mab_cert_header_t 
     const char *value = apr_table_get(r->headers_in, hdr->name);
     unsigned char *d;
 
-    /* The proxy saw no certificate. Its own TLS connection to us, if any, carries the
-     * proxy's certificate, not the client's: never fall back to it. */
-    if (!value) {
+    /* The proxy saw no certificate (some send the header empty then). Its own TLS
+     * connection to us, if any, carries the proxy's certificate, not the client's: never
+     * fall back to it. */
+    if (!value || !*value) {
         return NULL;
     }
     d = apr_palloc(r->pool, MAB_CERT_DIGEST_LEN);
