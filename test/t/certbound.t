@@ -83,7 +83,9 @@ Listen 127.0.0.1:$tls_port https
     SSLCertificateFile @{[ $as->dir ]}/server.pem
     SSLCertificateKeyFile @{[ $as->dir ]}/server.key
     SSLVerifyClient optional_no_ca
+    Protocols h2 http/1.1
 C
+        $conf = "LoadModule http2_module $mods/mod_http2.so\n" . $conf;
     }
     my $h = MAB::Httpd->new(paths => $o{paths}, conf => $conf);
     $h->{tls_port} = $tls_port;
@@ -192,6 +194,25 @@ my $BINDING = 'Invalid certificate binding';
            'Off: the bound token is refused, never taken as a plain bearer token',
            'sender-constrained token not accepted here');
     granted(get($h, '/off/ok.txt', %tls, token => $plain), 'Off: an unbound token');
+
+    # HTTP/2: the request runs on a secondary connection; the certificate is the TLS
+    # connection's all the same (curl: LWP speaks HTTP/1.1 only)
+    my $curl = sub {
+        my ($path, $token, @cert) = @_;
+        my @c = @cert ? ('--cert', $cert[0], '--key', $cert[1]) : ();
+        my $before = length $h->error_log;
+        open my $fh, '-|', 'curl', '-s', '-o', '/dev/null', '--http2', '--cacert', $as->ca_file,
+            @c, '-H', "Authorization: Bearer $token", '-w', '%{http_version} %{http_code}',
+            "https://127.0.0.1:$h->{tls_port}$path" or die "curl: $!";
+        my $out = do { local $/; <$fh> } // '';
+        close $fh;
+        return ($out, substr $h->error_log, $before);
+    };
+    my ($out, $log) = $curl->('/on/ok.txt', $bound, @mine);
+    is($out, '2 200', 'HTTP/2: the bound token with its certificate: 200') or diag $log;
+    ($out, $log) = $curl->('/on/ok.txt', $bound, @other);
+    is($out, '2 401', 'HTTP/2: with another certificate: 401') or diag $log;
+    like($log, qr/MAB00100: denied 401 \/on\/ok\.txt: \Q$BINDING\E/, '... Invalid certificate binding');
 
     # A section trusting a front proxy at 127.0.0.1: from there only the header counts, never the
     # proxy's own certificate on the connection.
