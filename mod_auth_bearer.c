@@ -27,6 +27,7 @@
 #include "mod_auth_bearer_access.h"
 #include "mod_auth_bearer_authn.h"
 #include "mod_auth_bearer_authz.h"
+#include "mod_auth_bearer_cert.h"
 #include "mod_auth_bearer_check.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_handoff.h"
@@ -182,6 +183,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
 
 static int post_read_request(request_rec *r)
 {
+    mab_cert_scrub(r);
     mab_handoff_scrub_vhost(r);
     return DECLINED;
 }
