@@ -104,9 +104,9 @@ static const char *proof_ex(EVP_PKEY *k, const char *jwk, const char *htm, const
 {
     const char *hdr = apr_psprintf(gp, "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":%s}", jwk);
     const char *pl = apr_psprintf(gp,
-                                  "{\"jti\":\"j-%d\",\"htm\":\"%s\",\"htu\":\"%s\",\"iat\":%lld,"
+                                  "{\"jti\":\"j-%d\",\"htm\":\"%s\",\"htu\":\"%s\",\"iat\":%ld,"
                                   "\"ath\":\"%s\"%s%s%s}",
-                                  ++serial, htm, htu, iat, ath(TOKEN), nonce ? ",\"nonce\":\"" : "",
+                                  ++serial, htm, htu, (long)iat, ath(TOKEN), nonce ? ",\"nonce\":\"" : "",
                                   nonce ? nonce : "", nonce ? "\"" : "");
     return sign_token(gp, k, hdr, pl, 0, 0);
 }
@@ -149,7 +149,7 @@ static mab_verdict_t run(const mab_policy_t *pol, int scheme, const mab_sender_t
                          mab_verdict_t v)
 {
     mab_verifier_t ver = {NULL, NULL, NULL, &store, NULL};
-    mab_credential_t cred = {scheme, s, TOKEN, strlen(TOKEN)};
+    mab_credential_t cred = {scheme, TOKEN, strlen(TOKEN), s};
 
     mab_binding_check(&ver, pol, &cred, now, gp, &v);
     return v;
@@ -241,7 +241,7 @@ int main(void)
 
     /* the DPoP scheme */
     {
-        mab_credential_t cred = {MAB_SCHEME_DPOP, NULL, TOKEN, strlen(TOKEN)};
+        mab_credential_t cred = {MAB_SCHEME_DPOP, TOKEN, strlen(TOKEN), NULL};
         is_int(mab_binding_precheck(&cred, &detail), MAB_ERR_DPOP_NO_PROOF,
                "DPoP scheme without a proof: refused before any token work");
         is_str(mab_err_rfc6750(MAB_ERR_DPOP_NO_PROOF), "invalid_request", "... invalid_request");
@@ -289,7 +289,7 @@ int main(void)
     mem.fail = 0;
     {
         mab_verifier_t ver = {NULL, NULL, NULL, NULL, NULL};
-        mab_credential_t cred = {MAB_SCHEME_DPOP, NULL, TOKEN, strlen(TOKEN)};
+        mab_credential_t cred = {MAB_SCHEME_DPOP, TOKEN, strlen(TOKEN), NULL};
         s = with_proof(proof());
         cred.sender = &s;
         v = accepted(cnf_jkt, 0, NULL);
