@@ -15,6 +15,7 @@
 #include "mab_htu.h"
 #include "mab_log.h"
 #include "mab_tokencache.h"
+#include "mod_auth_bearer_cert.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_export.h"
 #include "mod_auth_bearer_introspect.h"
@@ -105,6 +106,18 @@ static const char *request_origin(request_rec *r, const mab_dir_conf_t *conf)
                         host, strchr(host, ':') ? "]" : "", (unsigned)port);
 }
 
+typedef struct {
+    request_rec *r;
+    const mab_cert_header_t *hdr;
+} cert_ctx_t;
+
+static const unsigned char *cert_lookup(void *ctx)
+{
+    cert_ctx_t *c = ctx;
+
+    return mab_cert_client_digest(c->r, c->hdr);
+}
+
 static int count_field(void *data, const char *key, const char *value)
 {
     (void)key;
@@ -118,8 +131,13 @@ static const mab_sender_t *sender_of(request_rec *r, const mab_dir_conf_t *conf)
 {
     mab_sender_t *s = apr_pcalloc(r->pool, sizeof(*s));
     const request_rec *top = client_request(r);
+    cert_ctx_t *cc = apr_palloc(r->pool, sizeof(*cc));
     const char *origin;
 
+    cc->r = r;
+    cc->hdr = mab_sender_conf_cert_header(conf->sender);
+    s->cert_lookup = cert_lookup;
+    s->cert_ctx = cc;
     apr_table_do(count_field, &s->proofs, top->headers_in, "DPoP", NULL);
     s->proof = apr_table_get(top->headers_in, "DPoP");
     s->method = top->method;

@@ -71,9 +71,19 @@ static int dpop_token_type(const mab_verdict_t *out)
     return json_is_string(tt) && strcasecmp(json_string_value(tt), "DPoP") == 0;
 }
 
+static const unsigned char *client_cert(const mab_sender_t *s)
+{
+    if (!s) {
+        return NULL;
+    }
+    return s->cert_digest ? s->cert_digest : s->cert_lookup ? s->cert_lookup(s->cert_ctx) : NULL;
+}
+
 static int cert_binding(const mab_sender_policy_t *sp, const mab_sender_t *s, const char *x5t,
                         mab_verdict_t *out)
 {
+    const unsigned char *digest;
+
     if (!x5t) {
         if (sp->cert_bound == MAB_BIND_REQUIRED) {
             refuse(out, MAB_ERR_NOT_BOUND,
@@ -87,12 +97,13 @@ static int cert_binding(const mab_sender_policy_t *sp, const mab_sender_t *s, co
                "a certificate-bound token (cnf x5t#S256) where AuthBearerCertBound is Off");
         return -1;
     }
-    if (!s || !s->cert_digest) {
+    digest = client_cert(s);
+    if (!digest) {
         refuse(out, MAB_ERR_CERT_BINDING,
                "a certificate-bound token without a client certificate on the connection");
         return -1;
     }
-    if (!mab_cert_matches(x5t, s->cert_digest)) {
+    if (!mab_cert_matches(x5t, digest)) {
         refuse(out, MAB_ERR_CERT_BINDING,
                "the client certificate is not the one the token is bound to (x5t#S256)");
         return -1;

@@ -155,9 +155,17 @@ static mab_verdict_t run(const mab_policy_t *pol, int scheme, const mab_sender_t
     return v;
 }
 
+static int lookups;
+
+static const unsigned char *lookup_cert(void *ctx)
+{
+    lookups++;
+    return ctx;
+}
+
 static mab_sender_t with_proof(const char *p)
 {
-    mab_sender_t s = {p, p ? 1 : 0, "GET", URL, NULL};
+    mab_sender_t s = {p, p ? 1 : 0, "GET", URL, NULL, NULL, NULL};
     return s;
 }
 
@@ -335,6 +343,23 @@ int main(void)
            MAB_ERR_SENDER_CONSTRAINED, "CertBound Off: a certificate-bound token is refused");
     is_int(run(&on, MAB_SCHEME_BEARER, &s, accepted("{\"x5t#S256\":\"short\"}", 0, NULL)).err,
            MAB_ERR_CERT_BINDING, "a malformed x5t#S256: refused");
+
+    /* the certificate looked up only when a token asks */
+    s.cert_digest = NULL;
+    s.cert_lookup = lookup_cert;
+    s.cert_ctx = cert;
+    lookups = 0;
+    is_int(run(&on, MAB_SCHEME_BEARER, &s, accepted(NULL, 0, NULL)).err, MAB_OK,
+           "an unbound token: accepted");
+    is_int(lookups, 0, "... without looking up the certificate");
+    is_int(run(&on, MAB_SCHEME_BEARER, &s, accepted(cnf_x5t, 0, NULL)).err, MAB_OK,
+           "a bound token: its certificate looked up and matched");
+    is_int(lookups, 1, "... once");
+    s.cert_ctx = NULL;
+    is_int(run(&on, MAB_SCHEME_BEARER, &s, accepted(cnf_x5t, 0, NULL)).err, MAB_ERR_CERT_BINDING,
+           "a lookup that finds no certificate: refused");
+    s.cert_lookup = NULL;
+    s.cert_digest = cert;
 
     /* both bindings: both are checked */
     p = proof();
