@@ -170,8 +170,8 @@ static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
     st->dpop_mode = policy.sender.dpop;
     st->dpop_algs = policy.sender.dpop_alg_mask;
     err = mab_credential_parse(authz, r->args,
-                               st->dpop_mode != MAB_BIND_OFF ? MAB_CREDENTIAL_ACCEPT_DPOP : 0, &cred,
-                               &detail);
+                               st->dpop_mode != MAB_BIND_OFF ? MAB_CREDENTIAL_ACCEPT_DPOP : 0,
+                               &cred, &detail);
     if (err != MAB_OK) {
         st->v.err = err;
         st->v.detail = detail;
@@ -330,10 +330,9 @@ void mab_request_challenge(request_rec *r, const char *error, const char *descri
     }
     if (mode != MAB_BIND_OFF) {
         char names[160];
-        const char *d = challenge(r, "DPoP", dpop_used || mode == MAB_BIND_REQUIRED ? error : NULL,
-                                  description, scope,
-                                  mab_alg_mask_names(names, sizeof(names), st->dpop_algs),
-                                  metadata);
+        const char *d =
+            challenge(r, "DPoP", dpop_used || mode == MAB_BIND_REQUIRED ? error : NULL, description,
+                      scope, mab_alg_mask_names(names, sizeof(names), st->dpop_algs), metadata);
         v = v ? apr_pstrcat(r->pool, v, ", ", d, NULL) : d;
     }
     apr_table_setn(r->err_headers_out,

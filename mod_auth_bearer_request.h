@@ -14,13 +14,13 @@ typedef struct {
     apr_array_header_t *asked_scopes;  /* every scope the evaluated Require scope lines named */
     const char *denied_claim;          /* the claim a failed Require claim named */
     const char *refused_rule;          /* a negated Require scope/claim the token met */
-    int authz_passed; /* fixups ran: a later 403 is not an authorization decision */
-    int explained;    /* the 403's challenge and log line are done */
-    int anonymous;    /* AuthBearerOptional without a token: authenticated as "" */
-    int token_needed; /* a Require scope/claim line asked for the token */
-    int counted;      /* the metrics have this request's accepted or refused */
-    int scheme;       /* mab_scheme_e the client used; 0 when it sent no token */
-    int dpop_mode;    /* AuthBearerDPoP of the section: mab_bind_mode_e */
+    int authz_passed;   /* fixups ran: a later 403 is not an authorization decision */
+    int explained;      /* the 403's challenge and log line are done */
+    int anonymous;      /* AuthBearerOptional without a token: authenticated as "" */
+    int token_needed;   /* a Require scope/claim line asked for the token */
+    int counted;        /* the metrics have this request's accepted or refused */
+    int scheme;         /* mab_scheme_e the client used; 0 when it sent no token */
+    int dpop_mode;      /* AuthBearerDPoP of the section: mab_bind_mode_e */
     unsigned dpop_algs; /* AuthBearerDPoPAlgorithms, for the DPoP challenge */
 } mab_req_t;
 

@@ -9,8 +9,8 @@ static const char *from_env(cmd_parms *cmd, const char *directive, const char *n
 {
     *value = getenv(name);
     if (!*value || !**value) {
-        return apr_psprintf(cmd->pool, "%s: environment variable %s is not set or empty",
-                            directive, name);
+        return apr_psprintf(cmd->pool, "%s: environment variable %s is not set or empty", directive,
+                            name);
     }
     *len = strlen(*value);
     return NULL;

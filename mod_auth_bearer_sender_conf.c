@@ -250,8 +250,7 @@ const char *mab_sender_set_cert_bound(cmd_parms *cmd, void *dconf, const char *a
     int mode = bind_mode(arg);
 
     if (mode < 0) {
-        return apr_psprintf(cmd->pool, "AuthBearerCertBound: '%s' is not Off, On or Required",
-                            arg);
+        return apr_psprintf(cmd->pool, "AuthBearerCertBound: '%s' is not Off, On or Required", arg);
     }
     own(cmd, dconf)->cert_bound = mode;
     return NULL;
@@ -271,8 +270,7 @@ static int field_name(const char *s)
     return 1;
 }
 
-const char *mab_sender_set_cert_header(cmd_parms *cmd, void *dconf, int argc,
-                                       char *const argv[])
+const char *mab_sender_set_cert_header(cmd_parms *cmd, void *dconf, int argc, char *const argv[])
 {
     mab_cert_header_t *h;
     int i;

@@ -25,11 +25,11 @@ typedef struct mab_cert_header_t {
 } mab_cert_header_t;
 
 typedef struct mab_sender_conf_t {
-    int dpop;               /* mab_bind_mode_e, -1 unset */
-    unsigned dpop_alg_mask; /* 0 unset */
-    long dpop_proof_age;    /* -1 unset */
-    int dpop_nonce;         /* -1 unset */
-    int cert_bound;         /* mab_bind_mode_e, -1 unset */
+    int dpop;                             /* mab_bind_mode_e, -1 unset */
+    unsigned dpop_alg_mask;               /* 0 unset */
+    long dpop_proof_age;                  /* -1 unset */
+    int dpop_nonce;                       /* -1 unset */
+    int cert_bound;                       /* mab_bind_mode_e, -1 unset */
     const mab_cert_header_t *cert_header; /* NULL unset */
 } mab_sender_conf_t;
 
@@ -63,12 +63,11 @@ const char *mab_sender_set_proof_age(cmd_parms *cmd, void *dconf, const char *ar
 const char *mab_sender_set_nonce(cmd_parms *cmd, void *dconf, int on);
 const char *mab_sender_set_nonce_secret(cmd_parms *cmd, void *dconf, const char *arg);
 const char *mab_sender_set_cert_bound(cmd_parms *cmd, void *dconf, const char *arg);
-const char *mab_sender_set_cert_header(cmd_parms *cmd, void *dconf, int argc,
-                                       char *const argv[]);
+const char *mab_sender_set_cert_header(cmd_parms *cmd, void *dconf, int argc, char *const argv[]);
 
 /* The command table's lines; `off` is APR_OFFSETOF(mab_dir_conf_t, sender). */
 #define MAB_SENDER_CMDS(off)                                                                       \
-    AP_INIT_TAKE1("AuthBearerDPoP", mab_sender_set_dpop, (void *)(off), RSRC_CONF | OR_AUTHCFG,     \
+    AP_INIT_TAKE1("AuthBearerDPoP", mab_sender_set_dpop, (void *)(off), RSRC_CONF | OR_AUTHCFG,    \
                   "Off (default), On: also DPoP-bound tokens with a proof (RFC 9449), "            \
                   "Required: only those"),                                                         \
         AP_INIT_ITERATE("AuthBearerDPoPAlgorithms", mab_sender_add_dpop_alg, (void *)(off),        \
@@ -78,7 +77,7 @@ const char *mab_sender_set_cert_header(cmd_parms *cmd, void *dconf, int argc,
         AP_INIT_TAKE1("AuthBearerDPoPProofAge", mab_sender_set_proof_age, (void *)(off),           \
                       RSRC_CONF | OR_AUTHCFG,                                                      \
                       "seconds a DPoP proof's iat may lie in the past (default 60)"),              \
-        AP_INIT_FLAG("AuthBearerDPoPNonce", mab_sender_set_nonce, (void *)(off),                  \
+        AP_INIT_FLAG("AuthBearerDPoPNonce", mab_sender_set_nonce, (void *)(off),                   \
                      RSRC_CONF | OR_AUTHCFG,                                                       \
                      "On: DPoP proofs must carry a nonce this server gave (RFC 9449 §9)"),         \
         AP_INIT_TAKE1("AuthBearerDPoPNonceSecret", mab_sender_set_nonce_secret, NULL, RSRC_CONF,   \
@@ -90,7 +89,7 @@ const char *mab_sender_set_cert_header(cmd_parms *cmd, void *dconf, int argc,
                       "(RFC 8705); Required: only those; Off: refused"),                           \
         AP_INIT_TAKE_ARGV("AuthBearerClientCertHeader", mab_sender_set_cert_header, (void *)(off), \
                           RSRC_CONF | OR_AUTHCFG,                                                  \
-                          "Header-Name proxy-address/CIDR …: the client certificate as a front "   \
+                          "Header-Name proxy-address/CIDR …: the client certificate as a front " \
                           "proxy passes it, believed only from those addresses")
 
 #endif

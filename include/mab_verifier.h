@@ -62,10 +62,10 @@ typedef enum { MAB_BIND_OFF = 0, MAB_BIND_ON, MAB_BIND_REQUIRED } mab_bind_mode_
 
 /* Sender-constrained tokens (RFC 9449 DPoP, RFC 8705 certificate-bound), for a location. */
 typedef struct mab_sender_policy_t {
-    int dpop;               /* mab_bind_mode_e */
-    unsigned dpop_alg_mask; /* AuthBearerDPoPAlgorithms */
-    long dpop_max_age;      /* AuthBearerDPoPProofAge, seconds */
-    int dpop_nonce;         /* AuthBearerDPoPNonce On: proofs carry a server nonce */
+    int dpop;                          /* mab_bind_mode_e */
+    unsigned dpop_alg_mask;            /* AuthBearerDPoPAlgorithms */
+    long dpop_max_age;                 /* AuthBearerDPoPProofAge, seconds */
+    int dpop_nonce;                    /* AuthBearerDPoPNonce On: proofs carry a server nonce */
     const unsigned char *nonce_secret; /* AuthBearerDPoPNonceSecret (or made at start) */
     apr_size_t nonce_secret_len;
     int cert_bound; /* mab_bind_mode_e */

@@ -152,13 +152,14 @@ static void dpop_proof(const mab_verifier_t *v, const mab_policy_t *policy,
     }
     /* RFC 9449 §7.1 "Invalid DPoP key binding": the token names another key. */
     if (strlen(jkt) != MAB_JKT_LEN || CRYPTO_memcmp(jkt, proof.jkt, MAB_JKT_LEN) != 0) {
-        refuse(out, MAB_ERR_DPOP_BINDING, "the proof's key is not the one the token's cnf.jkt names");
+        refuse(out, MAB_ERR_DPOP_BINDING,
+               "the proof's key is not the one the token's cnf.jkt names");
         return;
     }
     if (sp->dpop_nonce) {
-        r = proof.nonce ? mab_dpop_nonce_check(sp->nonce_secret, sp->nonce_secret_len, now,
-                                               proof.nonce)
-                        : -1;
+        r = proof.nonce
+                ? mab_dpop_nonce_check(sp->nonce_secret, sp->nonce_secret_len, now, proof.nonce)
+                : -1;
         if (r != 0 && mab_dpop_nonce(sp->nonce_secret, sp->nonce_secret_len, now, nonce) == 0) {
             out->dpop_nonce = apr_pstrdup(pool, nonce);
         }

@@ -103,11 +103,12 @@ static const char *proof_ex(EVP_PKEY *k, const char *jwk, const char *htm, const
                             long long iat, const char *nonce)
 {
     const char *hdr = apr_psprintf(gp, "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":%s}", jwk);
-    const char *pl = apr_psprintf(gp,
-                                  "{\"jti\":\"j-%d\",\"htm\":\"%s\",\"htu\":\"%s\",\"iat\":%ld,"
-                                  "\"ath\":\"%s\"%s%s%s}",
-                                  ++serial, htm, htu, (long)iat, ath(TOKEN), nonce ? ",\"nonce\":\"" : "",
-                                  nonce ? nonce : "", nonce ? "\"" : "");
+    const char *pl =
+        apr_psprintf(gp,
+                     "{\"jti\":\"j-%d\",\"htm\":\"%s\",\"htu\":\"%s\",\"iat\":%ld,"
+                     "\"ath\":\"%s\"%s%s%s}",
+                     ++serial, htm, htu, (long)iat, ath(TOKEN), nonce ? ",\"nonce\":\"" : "",
+                     nonce ? nonce : "", nonce ? "\"" : "");
     return sign_token(gp, k, hdr, pl, 0, 0);
 }
 
@@ -226,8 +227,8 @@ int main(void)
            "no sender information at all: an unbound token is accepted");
 
     /* cnf shapes */
-    is_int(run(&on, MAB_SCHEME_BEARER, &s, accepted("{}", 0, NULL)).err,
-           MAB_ERR_SENDER_CONSTRAINED, "cnf {}: no method checked here: refused");
+    is_int(run(&on, MAB_SCHEME_BEARER, &s, accepted("{}", 0, NULL)).err, MAB_ERR_SENDER_CONSTRAINED,
+           "cnf {}: no method checked here: refused");
     is_int(run(&on, MAB_SCHEME_BEARER, &s, accepted("null", 0, NULL)).err,
            MAB_ERR_SENDER_CONSTRAINED, "cnf null: refused");
     is_int(run(&on, MAB_SCHEME_BEARER, &s, accepted("{\"x5t\":\"abc\"}", 0, NULL)).err,
@@ -240,7 +241,8 @@ int main(void)
     /* DPoP-bound tokens as Bearer */
     v = run(&off, MAB_SCHEME_BEARER, &s, accepted(cnf_jkt, 0, NULL));
     is_int(v.err, MAB_ERR_DPOP_BOUND, "cnf.jkt as Bearer, DPoP Off: refused");
-    ok(v.detail && strstr(v.detail, "AuthBearerDPoP On"), "... the detail tells the admin what to set");
+    ok(v.detail && strstr(v.detail, "AuthBearerDPoP On"),
+       "... the detail tells the admin what to set");
     is_int(run(&on, MAB_SCHEME_BEARER, &s, accepted(cnf_jkt, 0, NULL)).err, MAB_ERR_DPOP_BOUND,
            "cnf.jkt as Bearer, DPoP On: refused (RFC 9449 7.2)");
     is_str(mab_err_rfc6750(MAB_ERR_DPOP_BOUND), "invalid_token", "... as invalid_token");
@@ -308,7 +310,8 @@ int main(void)
     /* nonces */
     s = with_proof(proof());
     v = run(&nonce, MAB_SCHEME_DPOP, &s, accepted(cnf_jkt, 0, NULL));
-    is_int(v.err, MAB_ERR_DPOP_NONCE, "AuthBearerDPoPNonce On, a proof without nonce: use_dpop_nonce");
+    is_int(v.err, MAB_ERR_DPOP_NONCE,
+           "AuthBearerDPoPNonce On, a proof without nonce: use_dpop_nonce");
     is_str(mab_err_rfc6750(MAB_ERR_DPOP_NONCE), "use_dpop_nonce", "... the RFC 9449 code");
     ok(v.dpop_nonce != NULL, "... and a nonce to send");
     mab_dpop_nonce(secret, 32, now, n);

@@ -160,43 +160,15 @@ static void new_request(void)
 
 static const char *err_name(mab_err_e e)
 {
-    static const char *const names[MAB_ERR__COUNT] = {"OK",
-"MALFORMED",
-"TOO_LARGE",
-"ALG",
-"NO_KEY",
-"SIGNATURE",
-"EXPIRED",
-"NOT_YET_VALID",
-"IAT_FUTURE",
-"NO_EXP",
-"CLAIM_TYPE",
-"ISSUER",
-"AUDIENCE",
-"USER_CLAIM",
-"NO_KEYS",
-"CRIT",
-"TOKEN_TYPE",
-"MISSING_CLAIM",
-"INACTIVE",
-"SENDER_CONSTRAINED",
-"DPOP_PROOF",
-"DPOP_REPLAY",
-"DPOP_NONCE",
-"DPOP_BINDING",
-"DPOP_BOUND",
-"NOT_BOUND",
-"CERT_BINDING",
-"NO_CREDENTIAL",
-"OTHER_SCHEME",
-"EMPTY_TOKEN",
-"TOKEN_COUNT",
-"TOKEN_TWICE",
-"DPOP_NO_PROOF",
-"INTROSPECTION",
-"REPLAY_STORE",
-"CONFIG",
-"INTERNAL"};
+    static const char *const names[MAB_ERR__COUNT] = {
+        "OK",          "MALFORMED",    "TOO_LARGE",     "ALG",           "NO_KEY",
+        "SIGNATURE",   "EXPIRED",      "NOT_YET_VALID", "IAT_FUTURE",    "NO_EXP",
+        "CLAIM_TYPE",  "ISSUER",       "AUDIENCE",      "USER_CLAIM",    "NO_KEYS",
+        "CRIT",        "TOKEN_TYPE",   "MISSING_CLAIM", "INACTIVE",      "SENDER_CONSTRAINED",
+        "DPOP_PROOF",  "DPOP_REPLAY",  "DPOP_NONCE",    "DPOP_BINDING",  "DPOP_BOUND",
+        "NOT_BOUND",   "CERT_BINDING", "NO_CREDENTIAL", "OTHER_SCHEME",  "EMPTY_TOKEN",
+        "TOKEN_COUNT", "TOKEN_TWICE",  "DPOP_NO_PROOF", "INTROSPECTION", "REPLAY_STORE",
+        "CONFIG",      "INTERNAL"};
 
     return e >= 0 && e < MAB_ERR__COUNT ? names[e] : "?";
 }
@@ -1113,7 +1085,8 @@ int main(void)
             ok(v.cnf && json_equal((json_t *)v.cnf, want), "cnf: verdict.cnf is the object");
             ok(v.cnf == json_object_get(v.claims, "cnf"), "cnf: points into the claims");
             v = verify(&A, tok);
-            ok(v.err == MAB_ERR_DPOP_BOUND && v.cached && v.cnf && json_equal((json_t *)v.cnf, want),
+            ok(v.err == MAB_ERR_DPOP_BOUND && v.cached && v.cnf
+                   && json_equal((json_t *)v.cnf, want),
                "cnf: from the cache too, refused the same");
             v = verify_full(&A, tok);
             ok(v.err == MAB_ERR_DPOP_BOUND && v.cnf && json_equal((json_t *)v.cnf, want),
