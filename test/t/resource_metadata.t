@@ -18,7 +18,9 @@ use MAB::Lifecycle;
 my $json = JSON::PP->new;
 my $ua = LWP::UserAgent->new(keep_alive => 0, timeout => 30);
 
-my $h = MAB::Httpd->new(paths => [qw(mcp api docs plain off off/x)]);
+my $h = MAB::Httpd->new(paths => [qw(mcp api docs plain off off/x dpop)],
+    # AuthBearerDPoP keeps its replay record in the default socache
+    before => "LoadModule socache_shmcb_module @{[ MAB::Httpd::_modules_dir() ]}/mod_socache_shmcb.so");
 my $jwks = $h->dir . '/jwks.json';
 publish_jwks($jwks, jwk('issuer'));
 my $base = "    AuthType Bearer\n    AuthName \"mcp\"\n";
@@ -59,6 +61,14 @@ $base    AuthBearerIssuer https://issuer.test/
     AuthBearerPublicURL https://public.example.net:8443
     Require scope read
 </Location>
+<Location /dpop>
+$base    AuthBearerIssuer https://issuer.test/
+    AuthBearerResource https://dpop.example.com/dpop
+    AuthBearerDPoP Required
+    AuthBearerDPoPAlgorithms ES256 EdDSA
+    AuthBearerCertBound Required
+    Require valid-user
+</Location>
 <Location /off>
 $base    AuthBearerIssuer https://issuer.test/
     AuthBearerResource https://off.example.com/off
@@ -87,6 +97,13 @@ sub schema_ok {
         if ($k =~ /^(authorization_servers|scopes_supported|bearer_methods_supported)$/) {
             push @bad, "$k is not a non-empty array of strings"
                 unless ref $v eq 'ARRAY' && @$v && !grep { ref $_ || !length $_ } @$v;
+        }
+        elsif ($k eq 'dpop_signing_alg_values_supported') {
+            push @bad, "$k is not a non-empty array of strings"
+                unless ref $v eq 'ARRAY' && @$v && !grep { ref $_ || !length $_ } @$v;
+        }
+        elsif ($k =~ /^(tls_client_certificate_bound_access_tokens|dpop_bound_access_tokens_required)$/) {
+            push @bad, "$k is not a boolean" unless JSON::PP::is_bool($v);
         }
         elsif ($k =~ /^(resource|resource_name|resource_documentation|jwks_uri)$/) {
             push @bad, "$k is not a non-empty string" unless !ref $v && length $v;
@@ -150,6 +167,21 @@ is_deeply($doc, {
     scopes_supported         => ['read', 'write'],
     bearer_methods_supported => ['header'],
 }, 'without a path: exact members, empty ones omitted, AuthBearerResourceScopes');
+
+# sender-constrained tokens (RFC 9728 §2): the DPoP algorithms, what is required
+($doc) = doc_of("$WK/dpop", 'DPoP and certificates required');
+schema_ok($doc, 'DPoP and certificates required');
+is_deeply($doc, {
+    resource                                   => 'https://dpop.example.com/dpop',
+    authorization_servers                      => ['https://issuer.test/'],
+    bearer_methods_supported                   => ['header'],
+    tls_client_certificate_bound_access_tokens => JSON::PP::true,
+    dpop_signing_alg_values_supported          => ['ES256', 'EdDSA'],
+    dpop_bound_access_tokens_required          => JSON::PP::true,
+}, 'DPoP Required, CertBound Required: the algorithms and both requirements');
+like($h->get('/dpop/ok.txt')->header('WWW-Authenticate') // '',
+     qr{^DPoP realm="mcp", algs="ES256 EdDSA", resource_metadata="https://dpop\.example\.com/\.well-known/oauth-protected-resource/dpop"$},
+     'DPoP Required: only the DPoP challenge, with algs and resource_metadata');
 
 # AuthBearerResourceMetadata Off: no document; other paths are not the module's
 is($h->get("$WK/off")->code, 401, 'Metadata Off: no document (the protected / answers)');

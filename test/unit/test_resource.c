@@ -98,6 +98,24 @@ int main(void)
            "[\"header\"],\"resource_name\":\"My \\\"MCP\\\"\",\"resource_documentation\":"
            "\"https://rs/docs\"}",
            "every member");
+    memset(&m, 0, sizeof(m));
+    m.resource = "https://rs/mcp";
+    m.dpop_algs = list(p, "ES256", "EdDSA");
+    m.dpop_required = 1;
+    m.cert_bound = 1;
+    is_str(mab_resource_document(p, &m),
+           "{\"resource\":\"https://rs/mcp\",\"bearer_methods_supported\":[\"header\"],"
+           "\"tls_client_certificate_bound_access_tokens\":true,"
+           "\"dpop_signing_alg_values_supported\":[\"ES256\",\"EdDSA\"],"
+           "\"dpop_bound_access_tokens_required\":true}",
+           "sender-constrained tokens: DPoP algorithms, DPoP and certificates required");
+    m.dpop_required = 0;
+    m.cert_bound = 0;
+    doc = mab_resource_document(p, &m);
+    ok(doc && strstr(doc, "dpop_signing_alg_values_supported")
+           && !strstr(doc, "dpop_bound_access_tokens_required")
+           && !strstr(doc, "tls_client_certificate"),
+       "DPoP On: its algorithms, nothing required");
     m.scopes = list(p, NULL, NULL);
     m.name = "";
     doc = mab_resource_document(p, &m);
