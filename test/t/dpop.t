@@ -116,6 +116,8 @@ my $BINDING = 'Invalid DPoP key binding';
     denied($r, 'Required, no credentials', error => undef, realm => 'dpop-req', fp => 0);
     ok(challenge($r, 'DPoP') && challenge($r, 'DPoP')->{params}{algs},
        'Required, no credentials: a DPoP challenge with algs') or diag $r->header('WWW-Authenticate');
+    is(scalar(challenges($r)), 1, 'Required, no credentials: only the DPoP challenge')
+        or diag $r->header('WWW-Authenticate');
 
     for my $p (['off', 'dpop-off', 'Off'], ['default', 'dpop-default', 'unset (Off)']) {
         $r = request($h, path => "/$p->[0]/ok.txt");
@@ -238,8 +240,10 @@ for my $p (['off', 'Off'], ['default', 'unset (Off)']) {
 denied(request($h, path => '/req/ok.txt', token => $t_plain, scheme => 'Bearer'),
        'Required: an unbound token as Bearer', scheme => 'Bearer', error => 'invalid_token',
        reason => 'token is not sender-constrained', realm => 'dpop-req');
-denied(call('/req/ok.txt', token => $t_plain), 'Required: an unbound token with the DPoP scheme and a proof',
-       error => 'invalid_token', realm => 'dpop-req');
+for my $p (['on', 'On'], ['req', 'Required']) {
+    denied(call("/$p->[0]/ok.txt", token => $t_plain), "$p->[1]: an unbound token with the DPoP scheme and a proof",
+           error => 'invalid_token', reason => 'token is not sender-constrained', realm => "dpop-$p->[0]");
+}
 
 # --- 403 with the DPoP scheme ---------------------------------------------------------------------------
 denied(call('/on/scoped/ok.txt'), 'Require scope write, DPoP token with read', status => 403,
