@@ -13,7 +13,7 @@ use MIME::Base64 qw(encode_base64url);
 use Crypt::JWT qw(encode_jwt);
 use MAB::Test qw(mint keyfile);
 use MAB::DPoP qw(new_key jkt token proof request challenges challenge granted denied
-                 jwt_payload RESOURCE);
+                 jwt_payload RESOURCE OPAQUE);
 
 my $as = MAB::DPoP::provider();
 my $ISS = $as->issuer;
@@ -39,7 +39,7 @@ is(jwt_payload($t_ed)->{cnf}{jkt}, jkt($ed), '... and the Ed25519 one');
 ok(!jwt_payload($t_plain)->{cnf}, 'a token requested without a proof carries no cnf');
 my $t_rsa = mint(claims => { cnf => { jkt => jkt($rsa) }, scope => 'read', jti => 'rsa-bound' });
 
-my @dirs = qw(on on/scoped on/t~x req off default es256 young pub);
+my @dirs = qw(on on/scoped on/t~x req off default es256 young pub intro);
 my $h = MAB::DPoP::server($as, paths => \@dirs, server_name => 'localhost', conf => sub {
     my $jwks = keyfile('jwks.json');
     my $sec = sub {
@@ -53,8 +53,9 @@ $extra    Require valid-user
 </Location>
 C
     };
-    # MAB00110 (a token cache hit) is a debug line
-    return "LogLevel info auth_bearer:debug\n"
+    # MAB00110 (a token cache hit) is a debug line; header fields up to 16 KiB, so that the
+    # module's own bound on a proof (8 KiB) is what refuses a longer one
+    return "LogLevel info auth_bearer:debug\nLimitRequestFieldSize 16384\n"
         . "<AuthBearerIssuer $LOCAL>\n    AuthBearerJWKS $jwks\n    AuthBearerAudience $LOCAL_AUD\n"
         . "</AuthBearerIssuer>\n"
         . $sec->('on', 'dpop-on', "    AuthBearerDPoP On\n")
@@ -64,7 +65,12 @@ C
         . $sec->('default', 'dpop-default', '')
         . $sec->('es256', 'dpop-es256', "    AuthBearerDPoP On\n    AuthBearerDPoPAlgorithms ES256\n")
         . $sec->('young', 'dpop-young', "    AuthBearerDPoP On\n    AuthBearerDPoPProofAge 10\n")
-        . $sec->('pub', 'dpop-pub', "    AuthBearerDPoP On\n    AuthBearerPublicURL https://api.example.test\n");
+        . $sec->('pub', 'dpop-pub', "    AuthBearerDPoP On\n    AuthBearerPublicURL https://api.example.test\n")
+        . "<Location /intro>\n    AuthType Bearer\n    AuthName \"dpop-intro\"\n    AuthBearerIssuer $ISS\n"
+        . "    AuthBearerDPoP On\n    AuthBearerAudience " . OPAQUE . "\n"
+        . '    AuthBearerIntrospection ' . $as->introspection_endpoint . "\n"
+        . '    AuthBearerIntrospectionAuth client_secret_basic rs file:' . $as->secret_file('rs') . "\n"
+        . "    Require valid-user\n</Location>\n";
 });
 for my $f ('on/a b.txt', 'on/a;b.txt') {
     open my $fh, '>', $h->dir . "/htdocs/$f" or die;
@@ -174,6 +180,15 @@ my %bad = (
         [ '/es256/ok.txt', key => $rsa, token => $t_rsa, p => { alg => 'PS256' } ],
     'EdDSA at AuthBearerDPoPAlgorithms ES256' => [ '/es256/ok.txt', key => $ed, token => $t_ed ],
     'not a JWS'                => [ '/on/ok.txt', proof => 'not-a-proof' ],
+    'iat as a string'          => [ '/on/ok.txt', p => { iat => '' . time } ],
+    'no htu'                   => [ '/on/ok.txt', p => { claims => { htu => undef } } ],
+    'a jti of 300 characters'  => [ '/on/ok.txt', p => { jti => 'j' x 300 } ],
+    'a proof over 8 KiB'       => [ '/on/ok.txt', p => { claims => { pad => 'x' x 9000 } } ],
+    # the token's own public key in the header, signed by another key: the signature fails
+    "the token key's jwk, signed by another EC key" =>
+        [ '/on/ok.txt', key => $ec2, p => { header => { jwk => $ec->export_key_jwk('public', 1) } } ],
+    "the token key's jwk (EC), signed PS256 by an RSA key" =>
+        [ '/on/ok.txt', key => $rsa, p => { alg => 'PS256', header => { jwk => $ec->export_key_jwk('public', 1) } } ],
 );
 for my $name (sort keys %bad) {
     my ($path, @o) = @{ $bad{$name} };
@@ -315,6 +330,24 @@ denied(call('/pub/ok.txt', htu => 'https://api.example.test:8443/pub/ok.txt'), '
     denied(request($h, path => '/off/ok.txt', token => $t, scheme => 'Bearer'), 'token cache: as Bearer at Off',
            scheme => 'Bearer', error => 'invalid_token');
     granted(call('/on/ok.txt', token => $t), 'token cache: a fresh proof after the refusals');
+}
+
+# --- an opaque DPoP-bound token: bound by the introspection answer's cnf.jkt ----------------------------------
+{
+    my $t = token($as, $ec, resource => OPAQUE);
+    unlike($t, qr/\./, 'an opaque token from oidc-provider');
+    is($as->introspect($t)->{cnf}{jkt}, jkt($ec), "... whose introspection answer's cnf.jkt is the proof key's");
+    granted(call('/intro/ok.txt', token => $t), 'introspected: the bound opaque token with its proof');
+    my $p = proof(key => $ec, htu => "$O/intro/ok.txt", token => $t);
+    granted(call('/intro/ok.txt', token => $t, proof => $p), 'introspected: another proof (the answer cached)');
+    denied(call('/intro/ok.txt', token => $t, proof => $p), 'introspected: that proof replayed',
+           error => 'invalid_dpop_proof', reason => 'DPoP proof replayed', realm => 'dpop-intro');
+    denied(call('/intro/ok.txt', token => $t, key => $ec2), 'introspected: a proof by another key',
+           error => 'invalid_token', desc => $BINDING, reason => $BINDING);
+    denied(request($h, path => '/intro/ok.txt', token => $t, scheme => 'Bearer'), 'introspected: as Bearer',
+           scheme => 'Bearer', error => 'invalid_token', reason => 'DPoP-bound token sent as a Bearer token');
+    granted(request($h, path => '/intro/ok.txt', token => token($as, undef, resource => OPAQUE), scheme => 'Bearer'),
+            'introspected: an unbound opaque token as Bearer');
 }
 
 $h->stop;

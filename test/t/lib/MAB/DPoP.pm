@@ -4,7 +4,8 @@ package MAB::DPoP;
 # does not bind (RSA), from MAB::Test::mint; proofs are made by Perl's Crypt::JWT
 # (MAB::OIDCProvider::dpop_proof), never by the module under test.
 #
-#   my $as  = MAB::DPoP::provider();          # oidc-provider, DPoP on, client "app", RESOURCE
+#   my $as  = MAB::DPoP::provider();          # oidc-provider, DPoP on, clients "app" and "rs",
+#                                             # RESOURCE (JWT access tokens), OPAQUE (opaque)
 #   my $key = MAB::DPoP::new_key('ec');       # 'ec' (P-256), 'rsa' (2048), 'ed' (Ed25519)
 #   my $tok = MAB::DPoP::token($as, $key);    # a JWT access token with cnf.jkt of $key
 #   MAB::DPoP::jkt($key);                     # RFC 7638 thumbprint, computed here
@@ -41,9 +42,10 @@ use MAB::Httpd;
 use MAB::OIDCProvider;
 
 our @EXPORT_OK = qw(new_key jkt token proof request challenges challenge granted denied
-                    RESOURCE jwt_payload);
+                    RESOURCE OPAQUE jwt_payload);
 
 use constant RESOURCE => 'https://dpop-api.test/';
+use constant OPAQUE   => 'https://dpop-opaque.test/';
 
 my $JSON = JSON::PP->new->canonical->utf8;
 
@@ -70,21 +72,24 @@ sub jwt_payload {
 }
 
 # oidc-provider with DPoP: client "app" (client_secret_basic), RESOURCE issuing ES256-signed
-# JWT access tokens with scopes read and write
+# JWT access tokens and OPAQUE opaque ones, both with scopes read and write; client "rs" only
+# introspects (its secret: $as->secret_file('rs'))
 sub provider {
     my %o = @_;
     return MAB::OIDCProvider->new(
-        clients   => [ { client_id => 'app', auth => 'client_secret_basic' } ],
-        resources => { RESOURCE() => { scope => 'read write', format => 'jwt', alg => 'ES256' } },
+        clients   => [ { client_id => 'app', auth => 'client_secret_basic' },
+                       { client_id => 'rs', auth => 'client_secret_basic', grant => 0 } ],
+        resources => { RESOURCE() => { scope => 'read write', format => 'jwt', alg => 'ES256' },
+                       OPAQUE()   => { scope => 'read write' } },
         dpop      => 1, %o);
 }
 
 # a DPoP-bound access token for $key (ES256 and EdDSA are what oidc-provider accepts at its
-# token endpoint), or a plain one when $key is undef
+# token endpoint), or a plain one when $key is undef; resource => OPAQUE for an opaque one
 sub token {
     my ($as, $key, %o) = @_;
-    return $as->token(client_id => 'app', scope => $o{scope} // 'read', resource => RESOURCE,
-                      $key ? (dpop => $key) : ());
+    return $as->token(client_id => 'app', scope => $o{scope} // 'read',
+                      resource => $o{resource} // RESOURCE, $key ? (dpop => $key) : ());
 }
 
 sub proof { MAB::OIDCProvider::dpop_proof(@_) }
