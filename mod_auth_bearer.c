@@ -27,6 +27,7 @@
 #include "mod_auth_bearer_access.h"
 #include "mod_auth_bearer_authn.h"
 #include "mod_auth_bearer_authz.h"
+#include "mod_auth_bearer_cert.h"
 #include "mod_auth_bearer_check.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_handoff.h"
@@ -35,6 +36,7 @@
 #include "mod_auth_bearer_refresh.h"
 #include "mod_auth_bearer_request.h"
 #include "mod_auth_bearer_resource.h"
+#include "mod_auth_bearer_sender_conf.h"
 #include "mod_auth_bearer_status.h"
 
 /* Under DefaultRuntimeDir: the last good key set of each source, for the next start. */
@@ -160,6 +162,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     /* Restarts begin with the keys the last run had, not with a wait for every issuer. */
     mab_keycache_load_stored(mab_conf_keycache(), ptemp);
     mab_refresh_start(s, pconf, mab_conf_keycache());
+    if (mab_sender_conf_post_config(pconf, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     return mab_introspect_post_config(pconf, ptemp, s);
 }
 
@@ -178,6 +183,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
 
 static int post_read_request(request_rec *r)
 {
+    mab_cert_scrub(r);
     mab_handoff_scrub_vhost(r);
     return DECLINED;
 }

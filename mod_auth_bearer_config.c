@@ -17,6 +17,8 @@
 #include "mab_verifier.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_resource_conf.h"
+#include "mod_auth_bearer_secret.h"
+#include "mod_auth_bearer_sender_conf.h"
 
 #define MAB_MIN_SECRET_BYTES 32 /* RFC 7518 §3.2: at least the HS256 hash size */
 /* After a failed fetch with no keys at all, the next try waits this long: a cold start
@@ -73,6 +75,7 @@ void mab_conf_pre_config(apr_pool_t *pconf)
     main_boxes = NULL;
     endpoints = apr_array_make(pconf, 4, sizeof(mab_endpoint_t *));
     endpoints_pool = pconf;
+    mab_sender_conf_pre_config(pconf);
 }
 
 int mab_conf_endpoint_count(void)
@@ -233,6 +236,7 @@ void *mab_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->pass_token = SET_OR(add->pass_token, base->pass_token);
     conf->claim_header_encoding = SET_OR(add->claim_header_encoding, base->claim_header_encoding);
     conf->resource = mab_resource_conf_merge(p, base->resource, add->resource);
+    conf->sender = mab_sender_conf_merge(p, base->sender, add->sender);
     return conf;
 }
 
@@ -441,6 +445,7 @@ const char *mab_conf_policy(const server_rec *s, const mab_dir_conf_t *conf, apr
     out->nissuers = n;
     out->max_token_size = mab_conf_max_token_size(conf);
     out->use_cache = mab_conf_uses_token_cache(conf);
+    mab_sender_conf_policy(conf->sender, &out->sender);
     return NULL;
 }
 
@@ -740,54 +745,6 @@ static const char *add_algorithm(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* file:/path (ServerRoot-relative; one trailing newline is dropped) or env:NAME. The
- * secret is read once at startup; it never appears in a log line. */
-/* The secret as read from env:NAME or file:/path (one trailing newline dropped) into buf,
- * or an error. */
-static const char *read_secret(cmd_parms *cmd, const char *arg, char *buf, apr_size_t size,
-                               const char **value, apr_size_t *len)
-{
-    if (strncmp(arg, "env:", 4) == 0) {
-        *value = getenv(arg + 4);
-        if (!*value || !**value) {
-            return apr_psprintf(cmd->pool,
-                                "AuthBearerSharedSecret: environment variable %s is "
-                                "not set or empty",
-                                arg + 4);
-        }
-        *len = strlen(*value);
-        return NULL;
-    }
-    if (strncmp(arg, "file:", 5) == 0) {
-        const char *path = ap_server_root_relative(cmd->temp_pool, arg + 5);
-        apr_file_t *f = NULL;
-        apr_status_t rv;
-
-        if (!path
-            || (rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)) != APR_SUCCESS) {
-            return apr_psprintf(cmd->pool, "AuthBearerSharedSecret: cannot open %s", arg + 5);
-        }
-        rv = apr_file_read_full(f, buf, size - 1, len);
-        apr_file_close(f);
-        if (rv != APR_SUCCESS && rv != APR_EOF) {
-            return apr_psprintf(cmd->pool, "AuthBearerSharedSecret: cannot read %s", arg + 5);
-        }
-        if (*len == size - 1) {
-            return "AuthBearerSharedSecret: the secret file is larger than 1024 bytes";
-        }
-        if (*len && buf[*len - 1] == '\n') {
-            (*len)--;
-        }
-        if (*len && buf[*len - 1] == '\r') {
-            (*len)--;
-        }
-        *value = buf;
-        return NULL;
-    }
-    return "AuthBearerSharedSecret needs file:/path/to/secret or env:VARIABLE (a secret is "
-           "never written in the configuration itself)";
-}
-
 /* file:/path (ServerRoot-relative) or env:NAME, read once at startup; the secret never
  * appears in a log line, and the stack copy is wiped on every path out. */
 static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
@@ -800,7 +757,7 @@ static const char *set_secret(cmd_parms *cmd, void *dconf, const char *arg)
     if (several_issuers(conf)) {
         return several_issuers_error(cmd, "AuthBearerSharedSecret");
     }
-    err = read_secret(cmd, arg, buf, sizeof(buf), &value, &len);
+    err = mab_secret_read(cmd, "AuthBearerSharedSecret", arg, buf, sizeof(buf), &value, &len);
     if (!err && len < MAB_MIN_SECRET_BYTES) {
         err = apr_psprintf(cmd->pool,
                            "AuthBearerSharedSecret: the secret is %lu bytes; HS256 "
@@ -1406,5 +1363,7 @@ const command_rec mab_cmds[] = {
                   "section, 0 keeps that location out of the cache"),
     /* RFC 9728 protected resource metadata (mod_auth_bearer_resource_conf.c) */
     MAB_RESOURCE_CMDS(APR_OFFSETOF(mab_dir_conf_t, resource)),
+    /* RFC 9449 DPoP, RFC 8705 certificate-bound tokens (mod_auth_bearer_sender_conf.c) */
+    MAB_SENDER_CMDS(APR_OFFSETOF(mab_dir_conf_t, sender)),
     {NULL},
 };

@@ -16,6 +16,7 @@ struct mab_issuer_t;
 struct mab_policy_t;
 struct mab_source_t;
 struct mab_resource_conf_t;
+struct mab_sender_conf_t;
 
 /* Server-wide; only the main server's are used (the key cache is global). */
 typedef struct {
@@ -86,6 +87,8 @@ typedef struct {
     int pass_token;            /* AuthBearerPassToken */
     /* RFC 9728: AuthBearerResource and its settings (mod_auth_bearer_resource_conf.c). */
     struct mab_resource_conf_t *resource;
+    /* DPoP and certificate-bound tokens (mod_auth_bearer_sender_conf.c). */
+    struct mab_sender_conf_t *sender;
 } mab_dir_conf_t;
 
 /* One AuthBearerClaimHeader or AuthBearerClaimEnv: the claim (a name or a JSON Pointer) and

@@ -25,6 +25,7 @@
 #include "mod_auth_bearer_config.h"
 #include "mab_counters.h"
 #include "mod_auth_bearer_introspect.h"
+#include "mod_auth_bearer_sender_conf.h"
 #include "mod_auth_bearer_metrics.h"
 
 #define MUTEX_TYPE "auth-bearer-cache"
@@ -96,11 +97,17 @@ static const char *socache_spec(server_rec *s, const char **args)
     return spec;
 }
 
+/* The shared store serves introspection answers and DPoP replay records alike. */
+static int store_needed(void)
+{
+    return mab_conf_endpoint_count() > 0 || mab_sender_conf_dpop_used();
+}
+
 int mab_introspect_check_config(server_rec *s, apr_pool_t *ptemp)
 {
     const char *args, *name;
 
-    if (mab_conf_endpoint_count() == 0) {
+    if (!store_needed()) {
         return 0;
     }
     name = socache_spec(s, &args);
@@ -136,7 +143,7 @@ int mab_introspect_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
 
     main_server = s;
     nstats = mab_conf_endpoint_count();
-    if (nstats == 0) {
+    if (!store_needed()) {
         return OK;
     }
     if (mab_introspect_check_config(s, ptemp) != 0) {
@@ -167,6 +174,9 @@ int mab_introspect_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_pool_cleanup_register(pconf, s, destroy_cache, apr_pool_cleanup_null);
+    if (nstats == 0) {
+        return OK;
+    }
     rv = apr_shm_create(&shm, (apr_size_t)nstats * sizeof(ep_stats_t), NULL, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
@@ -265,6 +275,11 @@ static int store_del(void *ctx, const unsigned char *key, unsigned keylen, apr_p
 }
 
 static mab_kvstore_t store = {store_get, store_put, store_del, store_lock, store_unlock, NULL};
+
+const mab_kvstore_t *mab_introspect_store(void)
+{
+    return instance ? &store : NULL;
+}
 
 /* --- the call -------------------------------------------------------------------------------- */
 
@@ -463,6 +478,9 @@ const mab_introspector_t *mab_introspect_child_init(apr_pool_t *pchild, server_r
     }
     if (mutex) {
         apr_global_mutex_child_init(&mutex, apr_global_mutex_lockfile(mutex), pchild);
+    }
+    if (nstats == 0) {
+        return NULL; /* the store is there for DPoP only */
     }
     mab_srv_keycache_opts(mab_srv_conf(s), &kopts);
     client.timeout_ms = kopts.fetch_timeout_ms;

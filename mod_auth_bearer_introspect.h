@@ -24,6 +24,11 @@ int mab_introspect_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
 /* child_init: the socache mutex and this process's cache. NULL when nothing introspects. */
 const mab_introspector_t *mab_introspect_child_init(apr_pool_t *pchild, server_rec *s);
 
+/* The shared store (AuthBearerSOCache) in this process, for DPoP replay records too (keys
+ * end in their own letter); NULL when neither introspection nor DPoP is configured. */
+struct mab_kvstore_t;
+const struct mab_kvstore_t *mab_introspect_store(void);
+
 /* The status page's part: each endpoint's counters, as HTML or as a JSON array. */
 void mab_introspect_status_html(request_rec *r);
 struct json_t *mab_introspect_status_json(apr_pool_t *p);

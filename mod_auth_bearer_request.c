@@ -8,19 +8,28 @@
 
 #include <jansson.h>
 
+#include "mab_alg.h"
 #include "mab_counters.h"
 #include "mab_credential.h"
+#include "mab_dpop.h"
+#include "mab_htu.h"
 #include "mab_log.h"
 #include "mab_tokencache.h"
+#include "mod_auth_bearer_cert.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_export.h"
 #include "mod_auth_bearer_introspect.h"
 #include "mod_auth_bearer_metrics.h"
 #include "mod_auth_bearer_request.h"
 #include "mod_auth_bearer_resource.h"
+#include "mod_auth_bearer_resource_conf.h"
+#include "mod_auth_bearer_sender_conf.h"
 
 /* A client refused because the token could not be checked now tries again after this. */
 #define MAB_RETRY_AFTER "5"
+/* Proof keys kept per process (a client reuses its key): enough for the clients of a busy
+ * minute; a client beyond them only costs a key import. */
+#define MAB_PROOF_KEYS 512
 
 /* This process's stores: the configuration's key cache, its own token cache, and the
  * introspector when anything introspects. */
@@ -33,6 +42,11 @@ void mab_request_child_init(apr_pool_t *pchild, server_rec *s)
     verifier.keys = mab_conf_keycache();
     verifier.tokens = NULL;
     verifier.introspector = mab_introspect_child_init(pchild, s);
+    verifier.replay = mab_introspect_store();
+    verifier.proof_keys = NULL;
+    if (mab_sender_conf_dpop_used()) {
+        verifier.proof_keys = mab_dpop_keys_create(pchild, MAB_PROOF_KEYS);
+    }
     if (entries > 0) {
         verifier.tokens = mab_tokencache_create(pchild, (unsigned)entries);
         if (!verifier.tokens) {
@@ -56,6 +70,83 @@ static int status_of(mab_err_e err)
     return err == MAB_OK ? OK : mab_err_http_status(err);
 }
 
+/* The request as the client sent it: an internal redirect's or a subrequest's own URL is
+ * not what the client's proof names. */
+static const request_rec *client_request(const request_rec *r)
+{
+    for (;;) {
+        if (r->prev) {
+            r = r->prev;
+        }
+        else if (r->main) {
+            r = r->main;
+        }
+        else {
+            return r;
+        }
+    }
+}
+
+/* scheme://host[:port] the client used, for htu: AuthBearerPublicURL, or the virtual host's
+ * own scheme, ServerName and port as with UseCanonicalName On. Never a client-sent Host or
+ * X-Forwarded-* header: those would let a proof for one site be replayed at another. */
+static const char *request_origin(request_rec *r, const mab_dir_conf_t *conf)
+{
+    const char *pub = conf->resource ? conf->resource->public_url : NULL;
+    const char *host = r->server->server_hostname;
+    apr_port_t port = r->server->port ? r->server->port : ap_default_port(r);
+
+    if (pub) {
+        return pub;
+    }
+    if (!host) {
+        return NULL;
+    }
+    return apr_psprintf(r->pool, "%s://%s%s%s:%u", ap_http_scheme(r), strchr(host, ':') ? "[" : "",
+                        host, strchr(host, ':') ? "]" : "", (unsigned)port);
+}
+
+typedef struct {
+    request_rec *r;
+    const mab_cert_header_t *hdr;
+} cert_ctx_t;
+
+static const unsigned char *cert_lookup(void *ctx)
+{
+    cert_ctx_t *c = ctx;
+
+    return mab_cert_client_digest(c->r, c->hdr);
+}
+
+static int count_field(void *data, const char *key, const char *value)
+{
+    (void)key;
+    (void)value;
+    (*(int *)data)++;
+    return 1;
+}
+
+/* What the request shows besides the token: its DPoP proof and what the proof must name. */
+static const mab_sender_t *sender_of(request_rec *r, const mab_dir_conf_t *conf)
+{
+    mab_sender_t *s = apr_pcalloc(r->pool, sizeof(*s));
+    const request_rec *top = client_request(r);
+    cert_ctx_t *cc = apr_palloc(r->pool, sizeof(*cc));
+    const char *origin;
+
+    cc->r = r;
+    cc->hdr = mab_sender_conf_cert_header(conf->sender);
+    s->cert_lookup = cert_lookup;
+    s->cert_ctx = cc;
+    apr_table_do(count_field, &s->proofs, top->headers_in, "DPoP", NULL);
+    s->proof = apr_table_get(top->headers_in, "DPoP");
+    s->method = top->method;
+    if (s->proof && (origin = request_origin(r, conf)) != NULL && top->unparsed_uri) {
+        s->htu = mab_htu_request(r->pool, origin, top->unparsed_uri);
+    }
+    return s;
+}
+
 static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
 {
     mab_policy_t policy;
@@ -76,12 +167,18 @@ static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
     }
     authz = apr_table_get(r->headers_in, (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authorization"
                                                                          : "Authorization");
-    err = mab_credential_parse(authz, r->args, 0, &cred, &detail);
+    st->dpop_mode = policy.sender.dpop;
+    st->dpop_algs = policy.sender.dpop_alg_mask;
+    err = mab_credential_parse(authz, r->args,
+                               st->dpop_mode != MAB_BIND_OFF ? MAB_CREDENTIAL_ACCEPT_DPOP : 0, &cred,
+                               &detail);
     if (err != MAB_OK) {
         st->v.err = err;
         st->v.detail = detail;
     }
     else {
+        st->scheme = cred.scheme;
+        cred.sender = sender_of(r, conf);
         mab_verify(&verifier, &policy, &cred, (long long)apr_time_sec(r->request_time), r->pool,
                    &st->v);
         /* Every verification that looked the token up (the verifier's own condition), a
@@ -93,6 +190,13 @@ static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
         if (st->v.cached) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "MAB00110: token %s: signature verified earlier", st->v.fingerprint);
+        }
+        if (st->v.err == MAB_ERR_REPLAY_STORE) {
+            /* Failing closed: without the record a stolen proof could be used again. */
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "MAB00961: DPoP request refused with 503: %s (check that the "
+                          "AuthBearerSOCache server is running and reachable)",
+                          st->v.detail ? st->v.detail : "no replay store");
         }
     }
     st->status = status_of(st->v.err);
@@ -174,13 +278,14 @@ static const char *quote(apr_pool_t *p, const char *s)
     return out;
 }
 
-void mab_request_challenge(request_rec *r, const char *error, const char *description,
-                           const char *scope)
+/* One challenge: scheme, realm, the error when it is this scheme's, then extras. */
+static const char *challenge(request_rec *r, const char *scheme, const char *error,
+                             const char *description, const char *scope, const char *algs,
+                             const char *metadata)
 {
     const char *realm = ap_auth_name(r);
-    const char *v = MAB_AUTH_TYPE;
+    const char *v = scheme;
     const char *sep = " ";
-    const char *metadata = mab_resource_challenge_url(r);
 
     if (realm) {
         v = apr_pstrcat(r->pool, v, " realm=", quote(r->pool, realm), NULL);
@@ -198,9 +303,38 @@ void mab_request_challenge(request_rec *r, const char *error, const char *descri
         v = apr_pstrcat(r->pool, v, sep, "scope=", quote(r->pool, scope), NULL);
         sep = ", ";
     }
+    /* RFC 9449 §7.1 */
+    if (algs) {
+        v = apr_pstrcat(r->pool, v, sep, "algs=", quote(r->pool, algs), NULL);
+        sep = ", ";
+    }
     /* RFC 9728 §5.1 */
     if (metadata) {
         v = apr_pstrcat(r->pool, v, sep, "resource_metadata=", quote(r->pool, metadata), NULL);
+    }
+    return v;
+}
+
+void mab_request_challenge(request_rec *r, const char *error, const char *description,
+                           const char *scope)
+{
+    const mab_req_t *st = mab_request_state(r);
+    const char *metadata = mab_resource_challenge_url(r);
+    int mode = st ? st->dpop_mode : MAB_BIND_OFF;
+    int dpop_used = st && st->scheme == MAB_SCHEME_DPOP;
+    const char *v = NULL;
+
+    if (mode != MAB_BIND_REQUIRED) {
+        v = challenge(r, MAB_AUTH_TYPE, dpop_used ? NULL : error, description, scope, NULL,
+                      metadata);
+    }
+    if (mode != MAB_BIND_OFF) {
+        char names[160];
+        const char *d = challenge(r, "DPoP", dpop_used || mode == MAB_BIND_REQUIRED ? error : NULL,
+                                  description, scope,
+                                  mab_alg_mask_names(names, sizeof(names), st->dpop_algs),
+                                  metadata);
+        v = v ? apr_pstrcat(r->pool, v, ", ", d, NULL) : d;
     }
     apr_table_setn(r->err_headers_out,
                    (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate", v);
@@ -266,6 +400,16 @@ int mab_request_authn_result(request_rec *r, mab_req_t *st)
     const char *code, *description;
 
     count_outcome(r, st);
+    /* RFC 9449 §8: the nonce to use, on the refusal that asks for it and when a proof used
+     * the previous window's. */
+    if (st->v.dpop_nonce) {
+        apr_table_setn(r->err_headers_out, "DPoP-Nonce", st->v.dpop_nonce);
+    }
+    /* A browser client reads the challenge and the nonce only if CORS exposes them. */
+    if (st->dpop_mode != MAB_BIND_OFF && apr_table_get(r->headers_in, "Origin")) {
+        apr_table_mergen(r->err_headers_out, "Access-Control-Expose-Headers",
+                         "WWW-Authenticate, DPoP-Nonce");
+    }
     if (st->status == OK) {
         r->user = (char *)st->v.user;
         r->ap_auth_type = (char *)MAB_AUTH_TYPE;

@@ -19,6 +19,9 @@ typedef struct {
     int anonymous;    /* AuthBearerOptional without a token: authenticated as "" */
     int token_needed; /* a Require scope/claim line asked for the token */
     int counted;      /* the metrics have this request's accepted or refused */
+    int scheme;       /* mab_scheme_e the client used; 0 when it sent no token */
+    int dpop_mode;    /* AuthBearerDPoP of the section: mab_bind_mode_e */
+    unsigned dpop_algs; /* AuthBearerDPoPAlgorithms, for the DPoP challenge */
 } mab_req_t;
 
 /* Each child: the verifier's per-process stores. */
@@ -45,7 +48,9 @@ int mab_request_anonymous(request_rec *r, mab_req_t *st);
 int mab_request_authn_result(request_rec *r, mab_req_t *st);
 
 /* WWW-Authenticate (Proxy-Authenticate for a proxy request): realm, with an error its
- * description, the scope when given, and a declared resource's resource_metadata. */
+ * description, the scope when given, and a declared resource's resource_metadata. Where
+ * the section takes DPoP tokens, the DPoP challenge too (with algs), or only it (DPoP
+ * Required); the error goes on the challenge of the scheme the client used. */
 void mab_request_challenge(request_rec *r, const char *error, const char *description,
                            const char *scope);
 

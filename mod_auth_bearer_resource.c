@@ -21,6 +21,9 @@
 #include "mab_resource.h"
 #include "mod_auth_bearer_config.h"
 #include "mod_auth_bearer_resource.h"
+#include "mod_auth_bearer_sender_conf.h"
+#include "mab_verifier.h"
+#include "mab_alg.h"
 #include "mod_auth_bearer_resource_conf.h"
 
 /* How long clients may reuse a document (Cache-Control max-age, seconds). */
@@ -159,6 +162,29 @@ static apr_array_header_t *collected_scopes(server_rec *s, const mab_resource_co
     return out;
 }
 
+/* RFC 9728 §2: what the section says about sender-constrained tokens. */
+static void sender_meta(const mab_dir_conf_t *conf, apr_pool_t *p, mab_resource_meta_t *m)
+{
+    mab_sender_policy_t sp;
+    apr_array_header_t *algs;
+    size_t i;
+
+    mab_sender_conf_policy(conf->sender, &sp);
+    m->cert_bound = sp.cert_bound == MAB_BIND_REQUIRED;
+    m->dpop_required = sp.dpop == MAB_BIND_REQUIRED;
+    if (sp.dpop == MAB_BIND_OFF) {
+        return;
+    }
+    algs = apr_array_make(p, MAB_ALG_COUNT, sizeof(const char *));
+    for (i = 0; i < MAB_ALG_COUNT; i++) {
+        const mab_alg_t *a = mab_alg_at(i);
+        if (a->bit & sp.dpop_alg_mask) {
+            APR_ARRAY_PUSH(algs, const char *) = a->name;
+        }
+    }
+    m->dpop_algs = algs;
+}
+
 static apr_hash_t *docs_of(const server_rec *s)
 {
     return by_server ? apr_hash_get(by_server, &s, sizeof(s)) : NULL;
@@ -185,6 +211,7 @@ static int add_section(server_rec *s, const ap_conf_vector_t *section, const mab
     m.scopes = rc->scopes ? rc->scopes : collected_scopes(s, rc, url_path, ptemp);
     m.name = rc->name;
     m.documentation = rc->documentation;
+    sender_meta(conf, pconf, &m);
     d = apr_pcalloc(pconf, sizeof(*d));
     d->identifier = apr_pstrdup(pconf, rc->identifier);
     d->doc = mab_resource_document(pconf, &m);

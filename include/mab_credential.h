@@ -17,12 +17,12 @@ struct mab_sender_t;
 
 typedef struct mab_credential_t {
     mab_scheme_e scheme;
-    /* The DPoP proof and client certificate of the request (the glue's, after parsing);
-     * NULL: neither. */
-    const struct mab_sender_t *sender;
     /* Points into the header value; the token is `len` bytes, not NUL-terminated there. */
     const char *token;
     apr_size_t len;
+    /* The DPoP proof and client certificate of the request (the glue's, after parsing);
+     * NULL: neither. */
+    const struct mab_sender_t *sender;
 } mab_credential_t;
 
 /* authz: the Authorization (or Proxy-Authorization) header value, NULL when absent.

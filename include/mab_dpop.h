@@ -27,19 +27,28 @@ int mab_jwk_thumbprint(const struct json_t *jwk, char out[MAB_JKT_LEN + 1]);
 
 /* Recently seen proof keys, by the exact bytes of the proof's protected header: a client
  * reuses its key and header, and importing a JWK into OpenSSL costs more than verifying
- * with it. One per process; threads share it. NULL when out of memory. */
+ * with it. One per process; threads share it. At most `entries` headers (capped at
+ * MAB_DPOP_KEYS_MAX), the least recently used evicted; each costs about 8 KiB plus its key.
+ * Only headers that passed every header check are kept; a hit still has its alg judged
+ * against the mask, every claim checked and the signature verified. NULL when out of
+ * memory, or for entries 0 (mab_dpop_check takes NULL: no reuse). The cache's keys go when
+ * p does; no check may be running then. */
+#define MAB_DPOP_KEYS_MAX 65536
 typedef struct mab_dpop_keys_t mab_dpop_keys_t;
 mab_dpop_keys_t *mab_dpop_keys_create(apr_pool_t *p, unsigned entries);
 
+/* Look-ups that found the header, and those that did not (for the status page, tests). */
+void mab_dpop_keys_stats(mab_dpop_keys_t *keys, unsigned long *hits, unsigned long *misses);
+
 /* What a proof is checked against. */
 typedef struct mab_dpop_expect_t {
-    unsigned alg_mask;      /* AuthBearerDPoPAlgorithms (asymmetric only) */
-    long max_age;           /* AuthBearerDPoPProofAge: iat no older than now - max_age */
-    long skew;              /* iat no later than now + skew */
-    long long now;          /* seconds since the epoch */
-    const char *htm;        /* the request method */
-    const char *htu;        /* the request's URL, already normalised (mab_htu_normalize) */
-    const char *token;      /* the access token (for ath), not NUL-terminated */
+    unsigned alg_mask; /* AuthBearerDPoPAlgorithms (asymmetric only) */
+    long max_age;      /* AuthBearerDPoPProofAge: iat no older than now - max_age */
+    long skew;         /* iat no later than now + skew */
+    long long now;     /* seconds since the epoch */
+    const char *htm;   /* the request method */
+    const char *htu;   /* the request's URL, already normalised (mab_htu_normalize) */
+    const char *token; /* the access token (for ath), not NUL-terminated */
     apr_size_t token_len;
 } mab_dpop_expect_t;
 
@@ -58,7 +67,9 @@ typedef struct mab_dpop_proof_t {
  * to expect->htm, htu equal to expect->htu after normalising the claim, iat a number in
  * [now - max_age, now + skew], ath equal to base64url(SHA-256(token)). The nonce is only
  * read (mab_dpop_nonce_check judges it). keys may be NULL (no reuse). On failure returns
- * MAB_ERR_DPOP_PROOF with *detail (static or pool text, never the proof). */
+ * MAB_ERR_DPOP_PROOF with *detail (static text naming the check, never the proof), or
+ * MAB_ERR_INTERNAL when out of memory; out is then all zero. typ is compared as RFC 7515
+ * §4.1.9 has media types compared: case-insensitively, "application/" optional. */
 mab_err_e mab_dpop_check(mab_dpop_keys_t *keys, const char *proof, const mab_dpop_expect_t *expect,
                          apr_pool_t *p, mab_dpop_proof_t *out, const char **detail);
 

@@ -8,13 +8,17 @@
 /* Normalises an absolute http(s) URL: scheme and host lower case, the default port (80,
  * 443) dropped, %XX upper case, %XX of an unreserved character decoded, dot segments
  * removed, an empty path made "/", query and fragment dropped. Userinfo, a non-http(s)
- * scheme, a missing host, control characters or a bad %-escape: NULL. */
+ * scheme, a missing host, control characters or a bad %-escape: NULL. %2F stays encoded;
+ * path bytes a URI cannot hold raw (non-ASCII, "|" ...) are %-encoded as a URL library
+ * sends them; a host is a name of unreserved characters or an [IPv6] literal; URLs longer
+ * than 8192 bytes: NULL. The result normalises to itself. */
 const char *mab_htu_normalize(apr_pool_t *p, const char *url, apr_size_t len);
 
 /* The request's own URL: origin ("scheme://host[:port]", AuthBearerPublicURL or the
  * virtual host's) joined with the request-target of the raw request line (origin-form
  * "/path?query"; an absolute-form target keeps only its path), normalised as above. NULL
- * when either cannot be. */
+ * when either cannot be: an origin with a path (other than "/"), query or fragment, a
+ * target "*", empty, or in authority-form. */
 const char *mab_htu_request(apr_pool_t *p, const char *origin, const char *target);
 
 #endif

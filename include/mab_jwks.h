@@ -4,7 +4,7 @@
 #include <apr_pools.h>
 #include "mab_jwk.h"
 
-#define MAB_MAX_JWKS_KEYS 64
+#define MAB_MAX_JWKS_KEYS 128
 
 typedef struct mab_keyset_t {
     mab_key_t **keys;

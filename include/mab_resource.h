@@ -34,6 +34,9 @@ typedef struct {
     const apr_array_header_t *scopes;                /* const char *, scopes_supported */
     const char *name;                                /* resource_name */
     const char *documentation;                       /* resource_documentation */
+    const apr_array_header_t *dpop_algs; /* const char *: dpop_signing_alg_values_supported */
+    int dpop_required;                   /* dpop_bound_access_tokens_required true */
+    int cert_bound;                      /* tls_client_certificate_bound_access_tokens true */
 } mab_resource_meta_t;
 
 /* The document as compact JSON, members in a fixed order (so equal settings give equal

@@ -94,6 +94,9 @@ typedef struct mab_sender_t {
     const char *method; /* htm */
     const char *htu;    /* the request's URL normalised (mab_htu_request); NULL: unknown */
     const unsigned char *cert_digest; /* SHA-256 of the client certificate; NULL: none */
+    /* Or, to spare the work where no token asks: the digest when first needed (NULL: none). */
+    const unsigned char *(*cert_lookup)(void *ctx);
+    void *cert_ctx;
 } mab_sender_t;
 
 /* How the verifier asks an issuer's introspection endpoint (the glue's: it owns the

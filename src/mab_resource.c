@@ -202,7 +202,13 @@ char *mab_resource_document(apr_pool_t *p, const mab_resource_meta_t *m)
         || json_array_append_new(methods, json_string("header")) != 0
         || json_object_set(doc, "bearer_methods_supported", methods) != 0
         || add_string(doc, "resource_name", m->name) != 0
-        || add_string(doc, "resource_documentation", m->documentation) != 0) {
+        || add_string(doc, "resource_documentation", m->documentation) != 0
+        || (m->cert_bound
+            && json_object_set_new(doc, "tls_client_certificate_bound_access_tokens", json_true())
+                   != 0)
+        || add_strings(doc, "dpop_signing_alg_values_supported", m->dpop_algs) != 0
+        || (m->dpop_required
+            && json_object_set_new(doc, "dpop_bound_access_tokens_required", json_true()) != 0)) {
         goto cleanup;
     }
     text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "mab_alg.h"
+#include "mab_binding.h"
 #include "mab_claims.h"
 #include "mab_credential.h"
 #include "mab_exports.h"
@@ -474,6 +475,8 @@ static void verify_opaque(const mab_verifier_t *v, const mab_policy_t *policy,
     apr_pool_cleanup_register(pool, x, free_exports, apr_pool_cleanup_null);
     out->exports = x;
     out->issuer = issuer;
+    /* RFC 9449 §6.2, RFC 8705 §3.2: the answer's cnf binds the token as a JWT's would. */
+    out->cnf = json_object_get(answer, "cnf");
     out->err = MAB_OK;
 }
 
@@ -513,12 +516,23 @@ static void check_revocation(const mab_verifier_t *v, const mab_policy_t *policy
     out->err = MAB_OK;
 }
 
+/* What every accepted token goes through, fresh, cached or introspected alike. */
+static void finish(const mab_verifier_t *v, const mab_policy_t *policy,
+                   const mab_credential_t *cred, long long now, apr_pool_t *pool,
+                   mab_verdict_t *out)
+{
+    check_claims(policy, now, pool, out);
+    check_revocation(v, policy, cred->token, cred->len, now, pool, out);
+    mab_binding_check(v, policy, cred, now, pool, out);
+}
+
 void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy, const mab_credential_t *cred,
                 long long now, apr_pool_t *pool, mab_verdict_t *out)
 {
     unsigned char digest[MAB_TOKENCACHE_DIGEST_LEN];
-    const char *tok = cred->token;
+    const char *tok = cred->token, *detail = NULL;
     apr_size_t len = cred->len;
+    mab_err_e err;
     int use_cache;
 
     memset(out, 0, sizeof(*out));
@@ -526,11 +540,14 @@ void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy, const mab_c
         refuse(out, MAB_ERR_CONFIG, "the policy names no issuer");
         return;
     }
+    if ((err = mab_binding_precheck(cred, &detail)) != MAB_OK) {
+        refuse(out, err, detail);
+        return;
+    }
     use_cache = v->tokens && policy->use_cache && len <= policy->max_token_size;
     /* A hit is the very bytes of a token that passed every check below when it was stored. */
     if (use_cache && front_hit(v, policy, tok, len, now, pool, out)) {
-        check_claims(policy, now, pool, out);
-        check_revocation(v, policy, tok, len, now, pool, out);
+        finish(v, policy, cred, now, pool, out);
         return;
     }
     /* One SHA-256 of the whole token: the log fingerprint and the cache key. */
@@ -555,6 +572,7 @@ void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy, const mab_c
             }
             if (oi && out->fingerprint) {
                 verify_opaque(v, policy, oi, tok, len, digest, now, pool, out);
+                mab_binding_check(v, policy, cred, now, pool, out);
                 return;
             }
         }
@@ -562,6 +580,5 @@ void mab_verify(const mab_verifier_t *v, const mab_policy_t *policy, const mab_c
             return;
         }
     }
-    check_claims(policy, now, pool, out);
-    check_revocation(v, policy, tok, len, now, pool, out);
+    finish(v, policy, cred, now, pool, out);
 }

@@ -134,7 +134,7 @@ static const char *hs(const unsigned char *secret, const char *payload)
 
 static mab_verdict_t verify(const mab_policy_t *pol, const char *tok)
 {
-    mab_credential_t cred;
+    mab_credential_t cred = {MAB_SCHEME_BEARER, NULL, 0, NULL};
     mab_verdict_t v;
 
     cred.scheme = MAB_SCHEME_BEARER;
@@ -161,33 +161,42 @@ static void new_request(void)
 static const char *err_name(mab_err_e e)
 {
     static const char *const names[MAB_ERR__COUNT] = {"OK",
-                                                      "MALFORMED",
-                                                      "TOO_LARGE",
-                                                      "ALG",
-                                                      "NO_KEY",
-                                                      "SIGNATURE",
-                                                      "EXPIRED",
-                                                      "NOT_YET_VALID",
-                                                      "IAT_FUTURE",
-                                                      "NO_EXP",
-                                                      "CLAIM_TYPE",
-                                                      "ISSUER",
-                                                      "AUDIENCE",
-                                                      "USER_CLAIM",
-                                                      "NO_KEYS",
-                                                      "CRIT",
-                                                      "TOKEN_TYPE",
-                                                      "MISSING_CLAIM",
-                                                      "INACTIVE",
-                                                      "SENDER_CONSTRAINED",
-                                                      "NO_CREDENTIAL",
-                                                      "OTHER_SCHEME",
-                                                      "EMPTY_TOKEN",
-                                                      "TOKEN_COUNT",
-                                                      "TOKEN_TWICE",
-                                                      "INTROSPECTION",
-                                                      "CONFIG",
-                                                      "INTERNAL"};
+"MALFORMED",
+"TOO_LARGE",
+"ALG",
+"NO_KEY",
+"SIGNATURE",
+"EXPIRED",
+"NOT_YET_VALID",
+"IAT_FUTURE",
+"NO_EXP",
+"CLAIM_TYPE",
+"ISSUER",
+"AUDIENCE",
+"USER_CLAIM",
+"NO_KEYS",
+"CRIT",
+"TOKEN_TYPE",
+"MISSING_CLAIM",
+"INACTIVE",
+"SENDER_CONSTRAINED",
+"DPOP_PROOF",
+"DPOP_REPLAY",
+"DPOP_NONCE",
+"DPOP_BINDING",
+"DPOP_BOUND",
+"NOT_BOUND",
+"CERT_BINDING",
+"NO_CREDENTIAL",
+"OTHER_SCHEME",
+"EMPTY_TOKEN",
+"TOKEN_COUNT",
+"TOKEN_TWICE",
+"DPOP_NO_PROOF",
+"INTROSPECTION",
+"REPLAY_STORE",
+"CONFIG",
+"INTERNAL"};
 
     return e >= 0 && e < MAB_ERR__COUNT ? names[e] : "?";
 }
@@ -299,7 +308,7 @@ static void *APR_THREAD_FUNC probe_thread(apr_thread_t *t, void *data)
 {
     probe_t *pr = data;
     apr_pool_t *tp = NULL;
-    mab_credential_t cred = {MAB_SCHEME_BEARER, pr->tok, strlen(pr->tok)};
+    mab_credential_t cred = {MAB_SCHEME_BEARER, pr->tok, strlen(pr->tok), NULL};
     mab_verdict_t v;
 
     apr_pool_create_unmanaged_ex(&tp, NULL, NULL);
@@ -428,7 +437,7 @@ int main(void)
         iNone = (mab_issuer_t){ISS, NULL, NULL, NULL};
         iKeysOnlyNoSecret = (mab_issuer_t){ISS, srcB, NULL, NULL};
 
-        A = (mab_policy_t){&iA, 1, auds, 0, all_mask, 16384, 0, 60, "sub", 1};
+        A = (mab_policy_t){&iA, 1, auds, 0, all_mask, 16384, 0, 60, "sub", 1, {0}};
 
         /* --- 1. accepted tokens ------------------------------------------------------ */
         tok = mint_rs();
@@ -569,7 +578,7 @@ int main(void)
         ok(strlen(tok) > 200, "an RS256 token is longer than 200 bytes");
         is_err(verify(&B, tok), MAB_ERR_TOO_LARGE, "larger than max_token_size");
         {
-            mab_credential_t cred = {MAB_SCHEME_BEARER, "abc.def.gh!", 11};
+            mab_credential_t cred = {MAB_SCHEME_BEARER, "abc.def.gh!", 11, NULL};
             mab_verify(&ver, &A, &cred, now, rq, &v);
             is_err(v, MAB_ERR_MALFORMED, "not a b64token");
             cred.token = "abc.d ef.gh";
@@ -1035,8 +1044,8 @@ int main(void)
                    "opaque: unknown token (active false) refused");
             is_err(OPAQUE(&O, "opaque-aud"), MAB_ERR_AUDIENCE, "opaque: wrong audience refused");
             is_err(OPAQUE(&O, "opaque-expired"), MAB_ERR_EXPIRED, "opaque: expired refused");
-            is_err(OPAQUE(&O, "opaque-cnf"), MAB_ERR_SENDER_CONSTRAINED,
-                   "opaque: cnf means sender-constrained: refused");
+            is_err(OPAQUE(&O, "opaque-cnf"), MAB_ERR_DPOP_BOUND,
+                   "opaque: the answer's cnf.jkt binds it: refused as a Bearer token");
             is_err(OPAQUE(&O, "opaque-other-iss"), MAB_ERR_ISSUER,
                    "opaque: an answer naming another iss is refused");
             fake.fail = 1;
@@ -1097,15 +1106,17 @@ int main(void)
             tok = rs(kA, "a",
                      claims(ISS, 600,
                             "\"cnf\":{\"jkt\":\"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I\"}"));
+            /* A DPoP-bound token sent as Bearer: refused by the binding (test_binding.c has
+             * the rules), after its signature and claims passed. */
             v = verify(&A, tok);
-            is_err(v, MAB_OK, "cnf: accepted");
+            is_err(v, MAB_ERR_DPOP_BOUND, "cnf.jkt as Bearer: refused");
             ok(v.cnf && json_equal((json_t *)v.cnf, want), "cnf: verdict.cnf is the object");
             ok(v.cnf == json_object_get(v.claims, "cnf"), "cnf: points into the claims");
             v = verify(&A, tok);
-            ok(v.err == MAB_OK && v.cached && v.cnf && json_equal((json_t *)v.cnf, want),
-               "cnf: from the cache too");
+            ok(v.err == MAB_ERR_DPOP_BOUND && v.cached && v.cnf && json_equal((json_t *)v.cnf, want),
+               "cnf: from the cache too, refused the same");
             v = verify_full(&A, tok);
-            ok(v.err == MAB_OK && v.cnf && json_equal((json_t *)v.cnf, want),
+            ok(v.err == MAB_ERR_DPOP_BOUND && v.cnf && json_equal((json_t *)v.cnf, want),
                "cnf: without the cache too");
             json_decref(want);
             new_request();
