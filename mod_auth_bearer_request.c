@@ -172,12 +172,12 @@ static void verify(request_rec *r, mab_req_t *st, const mab_dir_conf_t *conf)
     err = mab_credential_parse(authz, r->args,
                                st->dpop_mode != MAB_BIND_OFF ? MAB_CREDENTIAL_ACCEPT_DPOP : 0,
                                &cred, &detail);
+    st->scheme = cred.scheme;
     if (err != MAB_OK) {
         st->v.err = err;
         st->v.detail = detail;
     }
     else {
-        st->scheme = cred.scheme;
         cred.sender = sender_of(r, conf);
         mab_verify(&verifier, &policy, &cred, (long long)apr_time_sec(r->request_time), r->pool,
                    &st->v);
@@ -322,17 +322,20 @@ void mab_request_challenge(request_rec *r, const char *error, const char *descri
     const char *metadata = mab_resource_challenge_url(r);
     int mode = st ? st->dpop_mode : MAB_BIND_OFF;
     int dpop_used = st && st->scheme == MAB_SCHEME_DPOP;
+    int bearer_used = st && st->scheme == MAB_SCHEME_BEARER;
     const char *v = NULL;
 
-    if (mode != MAB_BIND_REQUIRED) {
+    /* DPoP Required offers no Bearer challenge, except to carry the error of a client that
+     * used Bearer all the same: the error goes on the scheme the client used. */
+    if (mode != MAB_BIND_REQUIRED || (bearer_used && error)) {
         v = challenge(r, MAB_AUTH_TYPE, dpop_used ? NULL : error, description, scope, NULL,
                       metadata);
     }
     if (mode != MAB_BIND_OFF) {
         char names[160];
         const char *d =
-            challenge(r, "DPoP", dpop_used || mode == MAB_BIND_REQUIRED ? error : NULL, description,
-                      scope, mab_alg_mask_names(names, sizeof(names), st->dpop_algs), metadata);
+            challenge(r, "DPoP", bearer_used ? NULL : error, description, scope,
+                      mab_alg_mask_names(names, sizeof(names), st->dpop_algs), metadata);
         v = v ? apr_pstrcat(r->pool, v, ", ", d, NULL) : d;
     }
     apr_table_setn(r->err_headers_out,

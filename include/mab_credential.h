@@ -26,6 +26,8 @@ typedef struct mab_credential_t {
 } mab_credential_t;
 
 /* authz: the Authorization (or Proxy-Authorization) header value, NULL when absent.
+ * out->scheme is set on a refusal too once the scheme was recognised (an empty token, two
+ * tokens, a token also in the query), and 0 otherwise.
  * args: the request's query string without '?', NULL when none.
  * Returns MAB_OK and fills *out, or the reason (and *detail, static text for the log, may be
  * NULL; detail itself may be NULL too). The token's b64token syntax is not checked here (see

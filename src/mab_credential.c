@@ -114,6 +114,8 @@ mab_err_e mab_credential_parse(const char *authz, const char *args, unsigned fla
         }
         return MAB_ERR_OTHER_SCHEME;
     }
+    /* Known from here on, refusals too: their error goes on this scheme's challenge. */
+    out->scheme = scheme;
     s = skip_ws(s + n);
     if (!*s) {
         return MAB_ERR_EMPTY_TOKEN;
