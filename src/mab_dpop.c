@@ -314,6 +314,12 @@ static mab_err_e check_header(const char *hdr_b64, apr_size_t hdr_len, apr_pool_
         *detail = "DPoP proof jwk has no RFC 7638 thumbprint";
         return MAB_ERR_DPOP_PROOF;
     }
+    /* A kept key verifies many proofs: set up its verification contexts once (as a key
+     * set's keys are), instead of fetching and initialising them for every proof. A key
+     * used once (no cache) would spend more on that than it saves. */
+    if (pool != p) {
+        mab_sig_prepare(pool, key);
+    }
     e->key = key;
     return MAB_OK;
 }
