@@ -2,10 +2,14 @@
  *  - the input as a cache entry (bytes another host may have written): decode must never
  *    crash; what it takes is an object whose active agrees with the entry's flag;
  *  - the input as an answer's JSON: mab_introspect_check under a few policies (active
- *    must be true and no cnf/DPoP for a grant, every refusal says why), the user claim,
+ *    must be true for a grant, every refusal says why); a granted answer with cnf or
+ *    token_type DPoP is then refused by the binding when sent as a plain Bearer token
+ *    without proof or certificate (mab_binding_check), the user claim,
  *    the cache time (never past exp, never 0 < until <= now), and encode -> decode must
  *    give the same answer back. */
 #include "fuzz_common.h"
+#include "mab_binding.h"
+#include "mab_credential.h"
 #include "mab_introspect.h"
 #include "mab_json.h"
 
@@ -28,6 +32,34 @@ static void fail(const char *what)
 {
     fprintf(stderr, "fuzz_introspect: %s\n", what);
     abort();
+}
+
+/* The binding's verdict on an accepted answer sent as "Bearer <token>" with no proof and
+ * no client certificate, where DPoP and certificate-bound tokens are both on. */
+static mab_err_e bearer_binding(apr_pool_t *p, const json_t *a)
+{
+    static const mab_issuer_t issuer = {"https://issuer.example.com", NULL, NULL, NULL};
+    mab_verifier_t v;
+    mab_policy_t pol;
+    mab_credential_t cred = {MAB_SCHEME_BEARER, "t", 1, NULL};
+    mab_verdict_t out;
+
+    memset(&v, 0, sizeof(v));
+    memset(&pol, 0, sizeof(pol));
+    pol.issuers = &issuer;
+    pol.nissuers = 1;
+    pol.sender.dpop = MAB_BIND_ON;
+    pol.sender.dpop_alg_mask = mab_alg_default_mask();
+    pol.sender.dpop_max_age = 60;
+    pol.sender.cert_bound = MAB_BIND_ON;
+    memset(&out, 0, sizeof(out));
+    out.claims = (json_t *)a;
+    out.cnf = json_object_get(a, "cnf");
+    out.introspected = 1;
+    out.issuer = &issuer;
+    out.err = MAB_OK;
+    mab_binding_check(&v, &pol, &cred, NOW, p, &out);
+    return out.err;
 }
 
 static void check_answer(apr_pool_t *p, const json_t *a)
@@ -60,9 +92,10 @@ static void check_answer(apr_pool_t *p, const json_t *a)
             if (!json_is_true(json_object_get(a, "active"))) {
                 fail("granted without active: true");
             }
-            if (json_object_get(a, "cnf")
-                || (json_is_string(tt) && strcasecmp(json_string_value(tt), "dpop") == 0)) {
-                fail("granted a sender-constrained token");
+            if ((json_object_get(a, "cnf")
+                 || (json_is_string(tt) && strcasecmp(json_string_value(tt), "dpop") == 0))
+                && bearer_binding(p, a) == MAB_OK) {
+                fail("granted a sender-constrained token as a plain bearer token");
             }
         }
     }
