@@ -147,6 +147,14 @@ static void dpop_proof(const mab_verifier_t *v, const mab_policy_t *policy,
     expect.token_len = cred->len;
     err = mab_dpop_check(v->proof_keys, s->proof, &expect, pool, &proof, &detail);
     if (err != MAB_OK) {
+        /* Behind a proxy or on a port ServerName does not name, the URL this server thinks
+         * it has is what an admin needs to see (never the client's; ours is no secret). */
+        if (detail && strstr(detail, "htu does not match")) {
+            detail = apr_psprintf(pool,
+                                  "%s (here the URL is %s: AuthBearerPublicURL, or ServerName "
+                                  "with its port, must name the origin clients use)",
+                                  detail, s->htu);
+        }
         refuse(out, err, detail);
         return;
     }

@@ -280,6 +280,11 @@ int main(void)
     is_int(v.err, MAB_ERR_DPOP_BINDING, "a valid proof by another key: invalid key binding");
     is_str(mab_err_desc(MAB_ERR_DPOP_BINDING), "Invalid DPoP key binding", "... RFC 9449's words");
     is_str(mab_err_rfc6750(MAB_ERR_DPOP_BINDING), "invalid_token", "... invalid_token");
+    s = with_proof(proof_ex(kP, jwkP, "GET", "https://other.test/r", now, NULL));
+    v = run(&on, MAB_SCHEME_DPOP, &s, accepted(cnf_jkt, 0, NULL));
+    is_int(v.err, MAB_ERR_DPOP_PROOF, "a proof for another URL: invalid proof");
+    ok(v.detail && strstr(v.detail, "here the URL is " URL ": AuthBearerPublicURL"),
+       "... the log detail names the URL this server expects and what sets it");
     s = with_proof(proof_ex(kP, jwkP, "POST", URL, now, NULL));
     is_int(run(&on, MAB_SCHEME_DPOP, &s, accepted(cnf_jkt, 0, NULL)).err, MAB_ERR_DPOP_PROOF,
            "a proof for another method: invalid proof");
