@@ -9,4 +9,7 @@
  * that only undoes percent-encoding). Allocated from p. */
 char *mab_form_encode(apr_pool_t *p, const char *s, apr_size_t len);
 
+/* The value of one hex digit of a %XX escape (either case), -1 for any other byte. */
+int mab_hex_value(unsigned char c);
+
 #endif

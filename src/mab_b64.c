@@ -31,18 +31,17 @@ static const signed char decode_table[256] = {
 /* Four characters at a time: a table look-up per character and one check per group,
  * instead of a chain of range tests and a bit loop per character (about a third of the
  * instructions on a 700-byte token). */
-int mab_b64url_decode(apr_pool_t *p, const char *in, apr_size_t in_len, unsigned char **out,
-                      apr_size_t *out_len)
+int mab_b64url_decode_into(const char *in, apr_size_t in_len, unsigned char *out,
+                           apr_size_t out_cap, apr_size_t *out_len)
 {
     const unsigned char *s = (const unsigned char *)in;
     apr_size_t full = in_len / 4, rem = in_len % 4, i;
-    unsigned char *buf, *o;
+    unsigned char *o = out;
 
     /* One leftover character cannot encode a whole byte. */
-    if (rem == 1) {
+    if (rem == 1 || full * 3 + (rem ? rem - 1 : 0) > out_cap) {
         return -1;
     }
-    buf = o = apr_palloc(p, full * 3 + (rem ? rem - 1 : 0) + 1);
     for (i = 0; i < full; i++, s += 4, o += 3) {
         int a = decode_table[s[0]], b = decode_table[s[1]], c = decode_table[s[2]],
             d = decode_table[s[3]];
@@ -72,15 +71,30 @@ int mab_b64url_decode(apr_pool_t *p, const char *in, apr_size_t in_len, unsigned
             *o++ = (unsigned char)((b & 0x0f) << 4 | c >> 2);
         }
     }
-    *o = '\0';
-    *out = buf;
-    *out_len = (apr_size_t)(o - buf);
+    *out_len = (apr_size_t)(o - out);
     return 0;
 }
 
-char *mab_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t in_len)
+int mab_b64url_decode(apr_pool_t *p, const char *in, apr_size_t in_len, unsigned char **out,
+                      apr_size_t *out_len)
 {
-    char *out = apr_palloc(p, (in_len + 2) / 3 * 4 + 1);
+    apr_size_t cap = in_len / 4 * 3 + (in_len % 4 ? in_len % 4 - 1 : 0);
+    unsigned char *buf;
+
+    if (in_len % 4 == 1) {
+        return -1;
+    }
+    buf = apr_palloc(p, cap + 1);
+    if (mab_b64url_decode_into(in, in_len, buf, cap, out_len) != 0) {
+        return -1;
+    }
+    buf[*out_len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+apr_size_t mab_b64url_encode_into(const unsigned char *in, apr_size_t in_len, char *out)
+{
     apr_size_t i, o = 0;
     unsigned long acc = 0;
     int bits = 0;
@@ -98,5 +112,13 @@ char *mab_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t in_le
         out[o++] = alphabet[(acc << (6 - bits)) & 0x3f];
     }
     out[o] = '\0';
+    return o;
+}
+
+char *mab_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t in_len)
+{
+    char *out = apr_palloc(p, MAB_B64URL_LEN(in_len) + 1);
+
+    mab_b64url_encode_into(in, in_len, out);
     return out;
 }

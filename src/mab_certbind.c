@@ -14,7 +14,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "mab_b64.h"
 #include "mab_certbind.h"
+#include "mab_form.h"
 
 /* A client certificate is one or two kilobytes of DER; PEM adds a third, URL-encoding up to
  * a half more. Anything near these bounds is not a client certificate. */
@@ -165,20 +167,6 @@ cleanup:
     return rc;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* RFC 3986 percent-decoding, as nginx's $ssl_client_escaped_cert and AWS ALB's
  * X-Amzn-Mtls-Clientcert encode (the latter leaves '+', '=' and '/' as they are): '+' is
  * itself, never a space. A broken escape or an encoded NUL: NULL. */
@@ -189,8 +177,8 @@ static char *percent_decode(apr_pool_t *p, const char *in, apr_size_t len)
 
     for (i = 0; i < len; i++) {
         if (in[i] == '%') {
-            int hi = i + 2 < len ? hex_value(in[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
+            int hi = i + 2 < len ? mab_hex_value((unsigned char)in[i + 1]) : -1;
+            int lo = hi >= 0 ? mab_hex_value((unsigned char)in[i + 2]) : -1;
             if (lo < 0 || (hi == 0 && lo == 0)) {
                 return NULL;
             }
@@ -263,7 +251,7 @@ int mab_cert_matches(const char *x5t, const unsigned char digest[MAB_CERT_DIGEST
     if (!x5t || !digest || strlen(x5t) != 43) {
         return 0;
     }
-    if (b64_decode(x5t, 43, B64_URL, want, &n) != 0 || n != MAB_CERT_DIGEST_LEN) {
+    if (mab_b64url_decode_into(x5t, 43, want, sizeof(want), &n) != 0 || n != MAB_CERT_DIGEST_LEN) {
         return 0;
     }
     return CRYPTO_memcmp(want, digest, MAB_CERT_DIGEST_LEN) == 0;

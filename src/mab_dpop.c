@@ -367,30 +367,16 @@ static mab_err_e header_entry(mab_dpop_keys_t *keys, const char *hdr, apr_size_t
 /* base64url(SHA-256(token)) against ath, in constant time (RFC 9449 §4.3 point 11). */
 static int ath_matches(const json_t *ath, const mab_dpop_expect_t *expect)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char d[32];
     unsigned int n = 0;
     char want[MAB_JKT_LEN + 1];
-    unsigned long acc = 0;
-    int bits = 0, i, o = 0;
 
     if (!expect->token || json_string_length(ath) != MAB_JKT_LEN
         || EVP_Digest(expect->token, expect->token_len, d, &n, EVP_sha256(), NULL) != 1
         || n != sizeof(d)) {
         return 0;
     }
-    for (i = 0; i < (int)sizeof(d); i++) {
-        acc = (acc << 8) | d[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            want[o++] = alphabet[(acc >> bits) & 0x3f];
-        }
-        acc &= (1UL << bits) - 1;
-    }
-    want[o++] = alphabet[(acc << (6 - bits)) & 0x3f];
-    want[o] = '\0';
+    mab_b64url_encode_into(d, sizeof(d), want);
     return CRYPTO_memcmp(want, json_string_value(ath), MAB_JKT_LEN) == 0;
 }
 

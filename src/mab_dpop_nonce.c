@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "mab_b64.h"
 #include "mab_dpop.h"
 
 #define LABEL "mab-dpop-nonce"
@@ -18,8 +19,6 @@
 #define MAC_LEN 16
 #define RAW_LEN (8 + MAC_LEN)
 #define TEXT_LEN 32 /* base64url of 24 bytes, no padding */
-
-static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Floor division, so a clock before 1970 (a test's, or a broken one) still gives whole
  * windows rather than two windows numbered 0. */
@@ -64,43 +63,6 @@ static int mac_of(const unsigned char *secret, apr_size_t secret_len, const unsi
     return ok ? 0 : -1;
 }
 
-/* 24 bytes are 32 characters exactly: no partial group, no padding question. */
-static void encode(const unsigned char raw[RAW_LEN], char out[TEXT_LEN + 1])
-{
-    int i, o = 0;
-
-    for (i = 0; i < RAW_LEN; i += 3) {
-        unsigned long v = (unsigned long)raw[i] << 16 | (unsigned long)raw[i + 1] << 8 | raw[i + 2];
-        out[o++] = alphabet[(v >> 18) & 0x3f];
-        out[o++] = alphabet[(v >> 12) & 0x3f];
-        out[o++] = alphabet[(v >> 6) & 0x3f];
-        out[o++] = alphabet[v & 0x3f];
-    }
-    out[o] = '\0';
-}
-
-static int decode(const char *in, unsigned char raw[RAW_LEN])
-{
-    int i, o = 0;
-
-    for (i = 0; i < TEXT_LEN; i += 4) {
-        unsigned long v = 0;
-        int j;
-
-        for (j = 0; j < 4; j++) {
-            const char *at = in[i + j] ? strchr(alphabet, in[i + j]) : NULL;
-            if (!at) {
-                return -1;
-            }
-            v = v << 6 | (unsigned long)(at - alphabet);
-        }
-        raw[o++] = (unsigned char)(v >> 16);
-        raw[o++] = (unsigned char)(v >> 8);
-        raw[o++] = (unsigned char)v;
-    }
-    return 0;
-}
-
 int mab_dpop_nonce(const unsigned char *secret, apr_size_t secret_len, long long now,
                    char out[MAB_DPOP_NONCE_LEN + 1])
 {
@@ -111,7 +73,7 @@ int mab_dpop_nonce(const unsigned char *secret, apr_size_t secret_len, long long
         out[0] = '\0';
         return -1;
     }
-    encode(raw, out);
+    mab_b64url_encode_into(raw, RAW_LEN, out);
     return 0;
 }
 
@@ -120,9 +82,11 @@ int mab_dpop_nonce_check(const unsigned char *secret, apr_size_t secret_len, lon
 {
     unsigned char raw[RAW_LEN], want[MAC_LEN], cur[8], prev[8];
     long long window = window_of(now);
+    apr_size_t n = 0;
     int age;
 
-    if (!nonce || strnlen(nonce, TEXT_LEN + 1) != TEXT_LEN || decode(nonce, raw) != 0) {
+    if (!nonce || strnlen(nonce, TEXT_LEN + 1) != TEXT_LEN
+        || mab_b64url_decode_into(nonce, TEXT_LEN, raw, RAW_LEN, &n) != 0 || n != RAW_LEN) {
         return -1;
     }
     put_window(cur, window);

@@ -28,3 +28,17 @@ char *mab_form_encode(apr_pool_t *p, const char *s, apr_size_t len)
     *o = '\0';
     return out;
 }
+
+int mab_hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}

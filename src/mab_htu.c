@@ -7,6 +7,7 @@
 
 #include <apr_strings.h>
 
+#include "mab_form.h"
 #include "mab_htu.h"
 
 /* Longer URLs are refused: a request line of httpd's default LimitRequestLine is shorter. */
@@ -31,20 +32,6 @@ static int is_unreserved(unsigned char c)
 static int is_path_char(unsigned char c)
 {
     return is_unreserved(c) || strchr("!$&'()*+,;=:@/", c) != NULL;
-}
-
-static int hex_value(unsigned char c)
-{
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 static char lower(unsigned char c)
@@ -87,7 +74,7 @@ static int authority(const char *a, apr_size_t len, unsigned default_port, char 
     if (a[0] == '[') {
         /* IP-literal: IPv6 address text only (no IPvFuture, no zone id). */
         for (i = 1; i < len && a[i] != ']'; i++) {
-            if (hex_value((unsigned char)a[i]) < 0 && a[i] != ':' && a[i] != '.') {
+            if (mab_hex_value((unsigned char)a[i]) < 0 && a[i] != ':' && a[i] != '.') {
                 return -1;
             }
         }
@@ -152,8 +139,8 @@ static int percent_normalise(const char *in, apr_size_t len, char *out, apr_size
             if (len - i < 3) {
                 return -1;
             }
-            hi = hex_value((unsigned char)in[i + 1]);
-            lo = hex_value((unsigned char)in[i + 2]);
+            hi = mab_hex_value((unsigned char)in[i + 1]);
+            lo = mab_hex_value((unsigned char)in[i + 2]);
             if (hi < 0 || lo < 0) {
                 return -1;
             }

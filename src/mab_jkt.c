@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "mab_b64.h"
 #include "mab_dpop.h"
 
 /* The required members of each key type (RFC 7638 §3.2, RFC 8037 §2), already in the
@@ -36,28 +37,6 @@ static int plain_string(const json_t *v)
 static int update(EVP_MD_CTX *md, const char *s, size_t n)
 {
     return EVP_DigestUpdate(md, s, n) == 1;
-}
-
-/* 32 bytes as 43 base64url characters, no padding. */
-static void encode_digest(const unsigned char d[32], char out[MAB_JKT_LEN + 1])
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    unsigned long acc = 0;
-    int bits = 0;
-    size_t i, o = 0;
-
-    for (i = 0; i < 32; i++) {
-        acc = (acc << 8) | d[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[o++] = alphabet[(acc >> bits) & 0x3f];
-        }
-        acc &= (1UL << bits) - 1;
-    }
-    out[o++] = alphabet[(acc << (6 - bits)) & 0x3f]; /* 256 = 42 * 6 + 4 bits */
-    out[o] = '\0';
 }
 
 int mab_jwk_thumbprint(const json_t *jwk, char out[MAB_JKT_LEN + 1])
@@ -104,6 +83,6 @@ int mab_jwk_thumbprint(const json_t *jwk, char out[MAB_JKT_LEN + 1])
     if (!ok) {
         return -1;
     }
-    encode_digest(digest, out);
+    mab_b64url_encode_into(digest, 32, out);
     return 0;
 }

@@ -46,5 +46,22 @@ int main(void)
     ok(rejects(p, "Zh"), "non-zero trailing bits (second spelling of 'f') are rejected");
     ok(rejects(p, "Zm9"), "non-zero trailing bits after two bytes are rejected");
     ok(mab_b64url_decode(p, "Zm9v\0YmFy", 9, &out, &len) != 0, "NUL inside is rejected");
+
+    /* into a caller's buffer: the same rules, and its size is a bound */
+    {
+        unsigned char buf[6];
+        char text[MAB_B64URL_LEN(sizeof(bin)) + 1];
+
+        ok(mab_b64url_decode_into("-__-AD4_", 8, buf, sizeof(buf), &len) == 0 && len == sizeof(bin)
+               && memcmp(buf, bin, len) == 0,
+           "decode into a buffer of exactly the size");
+        ok(mab_b64url_decode_into("-__-AD4_", 8, buf, 5, &len) != 0,
+           "decode into a buffer one byte short: refused");
+        ok(mab_b64url_decode_into("Zh", 2, buf, sizeof(buf), &len) != 0,
+           "decode into a buffer: non-zero trailing bits still refused");
+        is_int((int)mab_b64url_encode_into(bin, sizeof(bin), text), 8, "encode into: its length");
+        is_str(text, "-__-AD4_", "encode into: the same text");
+        is_int(MAB_B64URL_LEN(32), 43, "a SHA-256 digest is 43 characters");
+    }
     return tap_done();
 }
